@@ -1,0 +1,36 @@
+// Runtime settings from the environment, read in one place.
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+
+export interface Config {
+  /** postgres:// URL of a PostgreSQL server; when unset the embedded PGlite is used. */
+  databaseUrl?: string;
+  /** PGlite data folder (ignored with databaseUrl). */
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Who the CLI acts as until logins exist: recorded on every import. */
+  actor: string;
+  /** Zip imports: refuse archives that inflate past this many bytes. */
+  maxUnzippedBytes: number;
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = Number(env.WEIPIAN_PORT ?? env.PORT ?? 8080);
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: resolve(env.WEIPIAN_DATA ?? 'data'),
+    host: env.WEIPIAN_HOST ?? '127.0.0.1',
+    port: Number.isInteger(port) && port > 0 && port < 65536 ? port : 8080,
+    actor: env.WEIPIAN_ACTOR ?? `cli:${osUser()}`,
+    maxUnzippedBytes: Number(env.WEIPIAN_MAX_UNZIPPED_BYTES ?? 4 * 1024 ** 3),
+  };
+}

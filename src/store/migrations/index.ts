@@ -1,0 +1,11 @@
+// The list of migrations, in order. SQL lives in TypeScript modules so that it ships inside the
+// compiled package without a copy step. Never edit an applied migration: add the next one.
+import { m001Init } from './001_init.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [m001Init];

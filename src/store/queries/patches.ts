@@ -1,0 +1,174 @@
+// Query module for patches (图斑): delivered attributes and geometry kept verbatim, the mapped core
+// fields beside them.
+import type { Queryable } from '../db.ts';
+import { insertRows } from '../bulk.ts';
+
+export type PatchSource = 'satellite' | 'routine_inspection' | 'patrol' | 'report';
+
+export interface NewPatch {
+  batchId: number;
+  importId: number;
+  featureIndex: number;
+  source: PatchSource;
+  jcbh: string;
+  xzqdm: string | null;
+  tblx: string | null;
+  jcmjM2: number | null;
+  gdmjM2: number | null;
+  areaUnit: 'm2' | 'mu';
+  qsx: string | null;
+  hsx: string | null;
+  centerX: number | null;
+  centerY: number | null;
+  bz: string | null;
+  /** Delivered attributes, JSON text so that the delivered field order survives. */
+  attributesJson: string;
+  srcCrs: string;
+  geomSource: Uint8Array;
+  geom: Uint8Array;
+  geomRepaired: Uint8Array | null;
+  validityIssue: string | null;
+  areaM2: number;
+  bbox: { minx: number; miny: number; maxx: number; maxy: number };
+}
+
+const COLUMNS = [
+  'batch_id',
+  'import_id',
+  'feature_index',
+  'source',
+  'jcbh',
+  'xzqdm',
+  'tblx',
+  'jcmj_m2',
+  'gdmj_m2',
+  'area_unit',
+  'qsx',
+  'hsx',
+  'center_x',
+  'center_y',
+  'bz',
+  'attributes',
+  'src_crs',
+  'geom_source',
+  'geom',
+  'geom_repaired',
+  'validity_issue',
+  'area_m2',
+  'minx',
+  'miny',
+  'maxx',
+  'maxy',
+];
+
+function values(p: NewPatch): unknown[] {
+  return [
+    p.batchId,
+    p.importId,
+    p.featureIndex,
+    p.source,
+    p.jcbh,
+    p.xzqdm,
+    p.tblx,
+    p.jcmjM2,
+    p.gdmjM2,
+    p.areaUnit,
+    p.qsx,
+    p.hsx,
+    p.centerX,
+    p.centerY,
+    p.bz,
+    p.attributesJson,
+    p.srcCrs,
+    p.geomSource,
+    p.geom,
+    p.geomRepaired,
+    p.validityIssue,
+    p.areaM2,
+    p.bbox.minx,
+    p.bbox.miny,
+    p.bbox.maxx,
+    p.bbox.maxy,
+  ];
+}
+
+/** Inserts many patches with multi-row INSERTs (far fewer round trips than one per row). */
+export async function insertPatches(q: Queryable, patches: NewPatch[]): Promise<void> {
+  await insertRows(q, 'patches', COLUMNS, patches.map(values));
+}
+
+export interface PatchRow {
+  id: number;
+  batch_id: number;
+  import_id: number | null;
+  feature_index: number | null;
+  source: PatchSource;
+  jcbh: string;
+  xzqdm: string | null;
+  tblx: string | null;
+  jcmj_m2: number | null;
+  gdmj_m2: number | null;
+  area_unit: 'm2' | 'mu';
+  qsx: string | null;
+  hsx: string | null;
+  center_x: number | null;
+  center_y: number | null;
+  bz: string | null;
+  attributes: Record<string, unknown>;
+  src_crs: string;
+  geom_source: Uint8Array;
+  geom: Uint8Array;
+  geom_repaired: Uint8Array | null;
+  validity_issue: string | null;
+  area_m2: number;
+  minx: number;
+  miny: number;
+  maxx: number;
+  maxy: number;
+  created_at: Date;
+}
+
+export async function existingJcbh(q: Queryable, batchId: number, jcbhs: string[]): Promise<string[]> {
+  const rows = await q.query<{ jcbh: string }>(
+    'SELECT jcbh FROM patches WHERE batch_id = $1 AND jcbh = ANY($2::text[]) ORDER BY jcbh',
+    [batchId, jcbhs],
+  );
+  return rows.map((r) => r.jcbh);
+}
+
+export interface PatchFilter {
+  batchId: number;
+  bbox?: { minx: number; miny: number; maxx: number; maxy: number };
+  limit?: number;
+  offset?: number;
+}
+
+export async function listPatches(q: Queryable, f: PatchFilter): Promise<PatchRow[]> {
+  const params: unknown[] = [f.batchId];
+  let where = 'batch_id = $1';
+  if (f.bbox) {
+    params.push(f.bbox.minx, f.bbox.miny, f.bbox.maxx, f.bbox.maxy);
+    where += ' AND box(point(minx, miny), point(maxx, maxy)) && box(point($2, $3), point($4, $5))';
+  }
+  let tail = ' ORDER BY jcbh';
+  if (f.limit !== undefined) {
+    params.push(f.limit);
+    tail += ` LIMIT $${params.length}`;
+  }
+  if (f.offset !== undefined) {
+    params.push(f.offset);
+    tail += ` OFFSET $${params.length}`;
+  }
+  return q.query<PatchRow>(`SELECT * FROM patches WHERE ${where}${tail}`, params);
+}
+
+export async function findPatch(q: Queryable, id: number): Promise<PatchRow | undefined> {
+  return (await q.query<PatchRow>('SELECT * FROM patches WHERE id = $1', [id]))[0];
+}
+
+export async function countPatches(q: Queryable, batchId: number): Promise<number> {
+  const rows = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM patches WHERE batch_id = $1', [
+    batchId,
+  ]);
+  return rows[0]!.n;
+}
