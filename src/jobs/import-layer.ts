@@ -1,0 +1,196 @@
+// Import of a reference layer (地类图斑, 耕地, 永久基本农田, approvals, unit boundaries, licences…) as
+// the next version of its type. Every invalid polygon is repaired at load: GEOS returns wrong
+// intersections on invalid input (BENCH.md), and the overlay will use the repaired copy.
+import type { Db } from '../store/db.ts';
+import { WeipianError } from '../domain/errors.ts';
+import { insertLayer, insertFeatures, isLayerType, LAYER_TYPES, LAYER_TYPE_LABELS, type LayerType, type NewFeature } from '../store/queries/layers.ts';
+import { insertImport } from '../store/queries/imports.ts';
+import { upsertUnit, unitKindFromName } from '../store/queries/units.ts';
+import { encodeWkb } from '../geo/wkb.ts';
+import { openArealSource, isRefused, type ArealFeature, type ReadOptions } from './read-areal.ts';
+import { noProgress, type ProgressFn } from './progress.ts';
+
+export interface ImportLayerOptions extends ReadOptions {
+  type: string;
+  name?: string;
+  actor: string;
+  dryRun?: boolean;
+  skipRefused?: boolean;
+  onProgress?: ProgressFn;
+}
+
+export interface LayerImportSummary {
+  type: LayerType;
+  typeLabel: string;
+  layerId: number | null;
+  version: number | null;
+  sourceFile: string;
+  sourceSha256: string;
+  encoding: string;
+  encodingSource: string;
+  crs: string;
+  crsApproximate: boolean;
+  read: number;
+  imported: number;
+  repaired: { index: number; issue: string }[];
+  refused: { index: number; reason: string }[];
+  units: { code: string; name: string }[];
+  totalAreaM2: number;
+  dryRun: boolean;
+}
+
+const CHUNK = 2000;
+
+const UNIT_CODE_FIELDS = ['dwdm', 'xzqdm', 'zjdm', 'code', '单位代码', '行政区代码', '代码'];
+const UNIT_NAME_FIELDS = ['dwmc', 'xzqmc', 'zjmc', 'name', '单位名称', '行政区名称', '名称'];
+
+function pick(attrs: Record<string, unknown>, names: string[]): string | null {
+  for (const [k, v] of Object.entries(attrs))
+    if (names.includes(k.toLowerCase()) && v !== null && v !== undefined && String(v).trim() !== '')
+      return String(v).trim();
+  return null;
+}
+
+/** A unit boundary feature must carry a 9-digit code and a name. */
+function unitOf(f: ArealFeature): { code: string; name: string } {
+  const code = pick(f.attributes, UNIT_CODE_FIELDS);
+  const name = pick(f.attributes, UNIT_NAME_FIELDS);
+  if (!code || !/^[0-9]{9}$/.test(code) || !name)
+    throw new WeipianError(
+      'unit_fields_missing',
+      `第 ${f.index + 1} 个界线要素缺少 9 位单位代码或单位名称（字段名可为 DWDM/XZQDM 与 DWMC/XZQMC）`,
+      { index: f.index, attributes: f.attributes },
+    );
+  return { code, name };
+}
+
+function toRow(f: ArealFeature): NewFeature {
+  return {
+    featureIndex: f.index,
+    attributesJson: JSON.stringify(f.attributes),
+    geom: encodeWkb(f.geom),
+    geomRepaired: f.repaired ? encodeWkb(f.repaired) : null,
+    validityIssue: f.validityIssue,
+    areaM2: f.areaM2,
+    bbox: f.bbox,
+  };
+}
+
+export async function importLayer(db: Db, input: string, opts: ImportLayerOptions): Promise<LayerImportSummary> {
+  if (!isLayerType(opts.type))
+    throw new WeipianError('layer_type_unknown', `未知的图层类型：${opts.type}（可选：${LAYER_TYPES.join(', ')}）`);
+  const type = opts.type;
+  const onProgress = opts.onProgress ?? noProgress;
+  const src = await openArealSource(input, opts);
+  const summary: LayerImportSummary = {
+    type,
+    typeLabel: LAYER_TYPE_LABELS[type],
+    layerId: null,
+    version: null,
+    sourceFile: src.sourceFile,
+    sourceSha256: src.sourceSha256,
+    encoding: src.encoding,
+    encodingSource: src.encodingSource,
+    crs: src.crs.code,
+    crsApproximate: src.crs.approximateDatum === true,
+    read: 0,
+    imported: 0,
+    repaired: [],
+    refused: [],
+    units: [],
+    totalAreaM2: 0,
+    dryRun: opts.dryRun === true,
+  };
+  try {
+    // The layer row is written first so features can reference it; the transaction makes the
+    // whole import atomic, and a refusal found late rolls everything back.
+    const write = async (tx: Parameters<Parameters<Db['transaction']>[0]>[0] | null) => {
+      const layer = tx
+        ? await insertLayer(tx, {
+            type,
+            name: opts.name ?? `${LAYER_TYPE_LABELS[type]}（${src.sourceFile}）`,
+            sourceFile: src.sourceFile,
+            sourceSha256: src.sourceSha256,
+            srcCrs: src.crs.code,
+            encoding: src.encoding,
+            fields: src.fields,
+            featureCount: 0,
+            repairedCount: 0,
+            totalAreaM2: 0,
+            importedBy: opts.actor,
+          })
+        : null;
+      let chunk: NewFeature[] = [];
+      const codes = new Set<string>();
+      for await (const f of src.features()) {
+        summary.read++;
+        onProgress(summary.read, src.featureCount);
+        if (isRefused(f)) {
+          summary.refused.push({ index: f.index, reason: f.reason });
+          continue;
+        }
+        if (f.repaired) summary.repaired.push({ index: f.index, issue: f.validityIssue ?? '' });
+        summary.totalAreaM2 += f.areaM2;
+        summary.imported++;
+        if (type === 'unit') {
+          const u = unitOf(f);
+          if (codes.has(u.code))
+            throw new WeipianError('unit_duplicate', `界线图层中单位代码重复：${u.code}`, { code: u.code });
+          codes.add(u.code);
+          summary.units.push(u);
+          if (tx && layer)
+            await upsertUnit(tx, {
+              code: u.code,
+              name: u.name,
+              kind: unitKindFromName(u.name),
+              boundary: encodeWkb(f.repaired ?? f.geom),
+              areaM2: f.areaM2,
+              bbox: f.bbox,
+              layerId: layer.id,
+            });
+        }
+        chunk.push(toRow(f));
+        if (chunk.length >= CHUNK) {
+          if (tx && layer) await insertFeatures(tx, layer.id, chunk);
+          chunk = [];
+        }
+      }
+      if (summary.refused.length > 0 && !opts.skipRefused) {
+        const first = summary.refused[0]!;
+        throw new WeipianError(
+          'features_refused',
+          `${summary.refused.length} 个要素无法导入，图层未导入（第 ${first.index + 1} 个：${first.reason}）；确认后可加 --skip-refused 只导入其余要素`,
+          { refused: summary.refused },
+        );
+      }
+      if (summary.imported === 0) throw new WeipianError('no_features', '文件中没有可导入的要素');
+      if (!tx || !layer) return;
+      if (chunk.length > 0) await insertFeatures(tx, layer.id, chunk);
+      await tx.query(
+        'UPDATE reference_layers SET feature_count = $2, repaired_count = $3, total_area_m2 = $4 WHERE id = $1',
+        [layer.id, summary.imported, summary.repaired.length, summary.totalAreaM2],
+      );
+      await insertImport(tx, {
+        kind: 'layer',
+        batchId: null,
+        layerId: layer.id,
+        sourceFile: src.sourceFile,
+        sourceSha256: src.sourceSha256,
+        encoding: src.encoding,
+        encodingSource: src.encodingSource,
+        srcCrs: src.crs.code,
+        options: { type, crs: opts.crs ?? null, encoding: opts.encoding ?? null, swapXY: opts.swapXY === true },
+        fields: src.fields,
+        summary,
+        createdBy: opts.actor,
+      });
+      summary.layerId = layer.id;
+      summary.version = layer.version;
+    };
+    if (opts.dryRun) await write(null);
+    else await db.transaction((tx) => write(tx));
+    return summary;
+  } finally {
+    await src.close();
+  }
+}

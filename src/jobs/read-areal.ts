@@ -1,0 +1,170 @@
+// The common front half of every areal import: find the Shapefile (folder, .shp or zip), resolve
+// its encoding and CRS, and yield each feature as delivered, in EPSG:4490, validated and — when
+// invalid — repaired into a separate geometry, with its official ellipsoidal area.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { WeipianError } from '../domain/errors.ts';
+import { resolveShapefileInput } from '../formats/source.ts';
+import { openShapefile, type ShapefileSource } from '../formats/shapefile.ts';
+import { crsFromPrj } from '../geo/prj.ts';
+import { getCrs, toCgcs2000, inChina, diagnoseCoordinates, type CrsDef } from '../geo/crs.ts';
+import { initGeos } from '../geo/geos.ts';
+import { ellipsoidalArea } from '../geo/area.ts';
+import { bboxOf, mapCoords, polygonsOf, type Areal, type BBox, type Position } from '../geo/geometry.ts';
+
+export interface ReadOptions {
+  encoding?: string;
+  /** Overrides the .prj: 'EPSG:4527', '4527'. */
+  crs?: string;
+  /** Delivered X/Y are northing/easting (surveyors' order): swap before anything else. */
+  swapXY?: boolean;
+  /** Which Shapefile to take from a folder or zip holding several (base name). */
+  layer?: string;
+  maxUnzippedBytes: number;
+}
+
+export interface ArealFeature {
+  index: number;
+  attributes: Record<string, unknown>;
+  /** Geometry in the delivered CRS, exactly as delivered (after --swap-xy). */
+  geomSource: Areal;
+  /** The same geometry in EPSG:4490 (CGCS2000 longitude/latitude). */
+  geom: Areal;
+  /** MakeValid result when geom is invalid; null when geom is valid. */
+  repaired: Areal | null;
+  validityIssue: string | null;
+  areaM2: number;
+  bbox: BBox;
+}
+
+export interface RefusedFeature {
+  index: number;
+  attributes: Record<string, unknown>;
+  reason: string;
+}
+
+export interface ArealSource {
+  sourceFile: string;
+  sourceSha256: string;
+  encoding: string;
+  encodingSource: string;
+  crs: CrsDef;
+  fields: ShapefileSource['fields'];
+  featureCount: number;
+  features(): AsyncIterable<ArealFeature | RefusedFeature>;
+  close(): Promise<void>;
+}
+
+export function isRefused(f: ArealFeature | RefusedFeature): f is RefusedFeature {
+  return 'reason' in f;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function resolveCrs(src: ShapefileSource, override?: string): CrsDef {
+  if (override) return getCrs(override);
+  if (src.prj === null)
+    throw new WeipianError(
+      'crs_missing',
+      '文件没有坐标系（缺少 .prj），请用 --crs 指定，例如 --crs EPSG:4527（CGCS2000 3度带39带，带号前缀）',
+      { file: src.path },
+    );
+  return crsFromPrj(src.prj);
+}
+
+function firstVertex(g: Areal): Position {
+  return polygonsOf(g)[0]![0]![0]!;
+}
+
+/** Refuses a whole file whose coordinates do not land in China, saying why when it can tell. */
+function checkLocation(g: Areal, source: Areal, crs: CrsDef, index: number): void {
+  const b = bboxOf(g);
+  const lon = (b.minx + b.maxx) / 2;
+  const lat = (b.miny + b.maxy) / 2;
+  if (Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat)) return;
+  const [x, y] = firstVertex(source);
+  const diag = diagnoseCoordinates(x, y);
+  if (diag.swapped)
+    throw new WeipianError(
+      'coords_swapped',
+      `第 ${index + 1} 个要素的坐标换算后不在中国境内，X/Y 看起来写反了（测绘习惯 X 为北坐标），请加 --swap-xy 重新导入`,
+      { index, x, y, crs: crs.code, diagnosis: diag },
+    );
+  throw new WeipianError(
+    'coords_outside_china',
+    `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内（${lon.toFixed(4)}, ${lat.toFixed(4)}），请检查坐标系（--crs）`,
+    { index, x, y, crs: crs.code, lon, lat, diagnosis: diag },
+  );
+}
+
+export async function openArealSource(input: string, opts: ReadOptions): Promise<ArealSource> {
+  const resolved = await resolveShapefileInput(input, {
+    layer: opts.layer,
+    maxUnzippedBytes: opts.maxUnzippedBytes,
+  });
+  try {
+    const src = await openShapefile(resolved.shpPath, { encoding: opts.encoding });
+    const crs = resolveCrs(src, opts.crs);
+    const toGeo = toCgcs2000(crs);
+    const geos = await initGeos();
+    const hashed = (await stat(input)).isFile() ? input : resolved.shpPath;
+    const sourceSha256 = await sha256File(hashed);
+    const swap = (p: Position): Position => [p[1], p[0]];
+
+    async function* features(): AsyncIterable<ArealFeature | RefusedFeature> {
+      for await (const f of src.features()) {
+        if (f.geometry === null) {
+          yield { index: f.index, attributes: f.attributes, reason: '空几何（该记录没有图形）' };
+          continue;
+        }
+        const geomSource = opts.swapXY ? mapCoords(f.geometry, swap) : f.geometry;
+        const geom = crs.kind === 'geographic' && crs.datum === 'CGCS2000' ? geomSource : mapCoords(geomSource, toGeo);
+        checkLocation(geom, geomSource, crs, f.index);
+        const validity = geos.validity(geom);
+        let repaired: Areal | null = null;
+        if (!validity.valid) {
+          repaired = geos.makeValid(geom);
+          if (repaired === null) {
+            yield {
+              index: f.index,
+              attributes: f.attributes,
+              reason: `几何无效且无法修复：${validity.reason ?? '未知原因'}`,
+            };
+            continue;
+          }
+        }
+        yield {
+          index: f.index,
+          attributes: f.attributes,
+          geomSource,
+          geom,
+          repaired,
+          validityIssue: validity.valid ? null : (validity.reason ?? 'invalid'),
+          areaM2: ellipsoidalArea(repaired ?? geom),
+          bbox: bboxOf(geom),
+        };
+      }
+    }
+
+    return {
+      sourceFile: basename(input),
+      sourceSha256,
+      encoding: src.encoding.encoding,
+      encodingSource: src.encoding.source,
+      crs,
+      fields: src.fields,
+      featureCount: src.featureCount,
+      features,
+      close: resolved.cleanup,
+    };
+  } catch (e) {
+    await resolved.cleanup();
+    throw e;
+  }
+}

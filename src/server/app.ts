@@ -1,0 +1,41 @@
+// The HTTP API: Fastify, JSON in and out, every error in one shape { error: { code, message } } with
+// a Chinese message. Routes only parse, (later) authorise and call the store and the core.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Db } from '../store/db.ts';
+import { isWeipianError } from '../domain/errors.ts';
+import { healthRoutes } from './routes/health.ts';
+import { batchRoutes } from './routes/batches.ts';
+import { referenceRoutes } from './routes/reference.ts';
+
+export interface AppOptions {
+  db: Db;
+  logger?: boolean;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (isWeipianError(err))
+      return reply.status(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
+    const e = err as { validation?: unknown; statusCode?: number; message: string };
+    if (e.validation)
+      return reply.status(400).send({ error: { code: 'request_invalid', message: `请求参数不正确：${e.message}` } });
+    if (e.statusCode && e.statusCode < 500)
+      return reply.status(e.statusCode).send({ error: { code: 'request_invalid', message: e.message } });
+    app.log.error(err);
+    return reply.status(500).send({ error: { code: 'internal', message: '服务器内部错误' } });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `没有这个地址：${req.method} ${req.url}` } }),
+  );
+
+  await app.register(healthRoutes, { db: opts.db });
+  await app.register(batchRoutes, { db: opts.db });
+  await app.register(referenceRoutes, { db: opts.db });
+  return app;
+}
