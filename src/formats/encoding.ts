@@ -226,7 +226,8 @@ export interface GarbledContext {
 /** Throws 'encoding_garbled' when a decoded attribute contains U+FFFD (bytes the encoding cannot map). */
 export function assertNotGarbled(value: string, ctx: GarbledContext): void {
   if (!hasReplacementChars(value)) return;
-  const where = ctx.record === null ? `字段名“${ctx.field}”` : `第 ${ctx.record + 1} 条记录的字段“${ctx.field}”`;
+  const where =
+    ctx.record === null ? `字段名“${ctx.field}”` : `第 ${ctx.record + 1} 条记录的字段“${ctx.field}”`;
   const other = ctx.encoding.encoding === 'utf-8' ? 'GBK' : 'UTF-8';
   throw new WeipianError(
     'encoding_garbled',

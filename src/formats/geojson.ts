@@ -4,7 +4,7 @@
 import { decodeWkb } from '../geo/wkb.ts';
 import type { Areal } from '../geo/geometry.ts';
 import type { PatchRow } from '../store/queries/patches.ts';
-import { EXPORT_FIELD_IDS } from '../domain/fields.ts';
+import { OUTPUT_FIELD_IDS } from '../domain/fields.ts';
 
 export interface Feature {
   type: 'Feature';
@@ -50,7 +50,7 @@ export function patchProperties(row: PatchRow, batchSlug: string): Record<string
   };
   // Every contract field is present, null until the step that computes it has run.
   const props: Record<string, unknown> = {};
-  for (const id of EXPORT_FIELD_IDS) props[id] = known[id] ?? null;
+  for (const id of OUTPUT_FIELD_IDS) props[id] = known[id] ?? null;
   for (const [k, v] of Object.entries(known)) if (!(k in props)) props[k] = v;
   return props;
 }

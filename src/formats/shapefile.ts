@@ -331,7 +331,10 @@ function trimRight(b: Buffer): Buffer {
  * Opens and validates a polygon Shapefile. Everything that can be checked without reading every
  * record is checked here, so a broken delivery is refused before any import starts.
  */
-export async function openShapefile(shpPath: string, opts: OpenShapefileOptions = {}): Promise<ShapefileSource> {
+export async function openShapefile(
+  shpPath: string,
+  opts: OpenShapefileOptions = {},
+): Promise<ShapefileSource> {
   const shp = path.resolve(shpPath);
   try {
     const st = await stat(shp);
@@ -358,7 +361,12 @@ export async function openShapefile(shpPath: string, opts: OpenShapefileOptions 
       zh
         ? `${shp} 是${zh}图层（${shapeTypeName(header.shapeType)}），图斑必须是面图层（Polygon）。`
         : `${shp} 的几何类型代码 ${header.shapeType} 无效，图斑必须是面图层（Polygon）。`,
-      { file: shp, expected: 'Polygon', actual: shapeTypeName(header.shapeType), shapeType: header.shapeType },
+      {
+        file: shp,
+        expected: 'Polygon',
+        actual: shapeTypeName(header.shapeType),
+        shapeType: header.shapeType,
+      },
     );
   }
 
@@ -515,7 +523,8 @@ async function* readFeatures(l: Layout): AsyncGenerator<ShapefileFeature> {
     const decoder = new TextDecoder(l.encoding.encoding);
     for (let i = 0; i < l.recordCount; i++) {
       const entry = await shx.read(HEADER_BYTES + i * 8, 8);
-      if (!entry) throw new WeipianError('shx_invalid', `索引文件 ${l.files.shx} 被截断。`, { file: l.files.shx });
+      if (!entry)
+        throw new WeipianError('shx_invalid', `索引文件 ${l.files.shx} 被截断。`, { file: l.files.shx });
       const offset = entry.readInt32BE(0) * 2;
       const contentBytes = entry.readInt32BE(4) * 2;
       const rec = await dbf.read(l.dbf.headerBytes + i * l.dbf.recordBytes, l.dbf.recordBytes);
@@ -554,7 +563,8 @@ async function* readFeatures(l: Layout): AsyncGenerator<ShapefileFeature> {
 
 function setAttr(o: Record<string, AttributeValue>, k: string, v: AttributeValue): void {
   // A field literally named "__proto__" must become data, not the object's prototype.
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
 }
 
@@ -631,16 +641,25 @@ function parseShape(buf: Buffer, fileType: number, file: string, index: number):
   const type = buf.readInt32LE(0);
   if (type === 0) return null;
   if (type !== fileType)
-    throw recordInvalid(file, index, `记录的几何类型 ${shapeTypeName(type)} 与文件头 ${shapeTypeName(fileType)} 不一致。`, {
-      expected: fileType,
-      actual: type,
-    });
+    throw recordInvalid(
+      file,
+      index,
+      `记录的几何类型 ${shapeTypeName(type)} 与文件头 ${shapeTypeName(fileType)} 不一致。`,
+      {
+        expected: fileType,
+        actual: type,
+      },
+    );
   if (buf.length < 44) throw recordInvalid(file, index, '记录太短。', { actual: buf.length });
   const numParts = buf.readInt32LE(36);
   const numPoints = buf.readInt32LE(40);
   const pointsAt = 44 + 4 * numParts;
   if (numParts < 0 || numPoints < 0 || pointsAt + 16 * numPoints > buf.length)
-    throw recordInvalid(file, index, '部件数或点数超出记录长度。', { numParts, numPoints, contentBytes: buf.length });
+    throw recordInvalid(file, index, '部件数或点数超出记录长度。', {
+      numParts,
+      numPoints,
+      contentBytes: buf.length,
+    });
   if (numParts === 0 || numPoints === 0) return null;
   const starts: number[] = [];
   for (let p = 0; p < numParts; p++) {
@@ -757,7 +776,9 @@ function oriented(ring: Ring, counterClockwise: boolean): Ring {
  * listed after the wrong outer and islands inside holes come out right. A hole inside no outer
  * ring becomes an outer ring itself (its writer had the orientation wrong); a record with no
  * clockwise ring at all is organised by nesting depth instead. Rings that are not closed are
- * closed; rings with fewer than four positions or zero area carry no area and are dropped.
+ * closed; rings with fewer than four positions are dropped. A ring whose signed area is zero but
+ * which has extent (a bowtie: its two lobes cancel) is kept as an outer ring, so that validation
+ * sees it and repairs or refuses it by name — never loses it silently.
  * Output follows RFC 7946: outer rings counter-clockwise, holes clockwise.
  */
 export function assemblePolygon(input: Ring[]): Areal | null {
@@ -766,12 +787,11 @@ export function assemblePolygon(input: Ring[]): Areal | null {
     const ring = closeRing(r);
     if (ring.length < 4) continue;
     const area = signedArea(ring);
-    if (area === 0) continue;
     rings.push({ ring, area, bbox: ringBBox(ring) });
   }
   if (!rings.length) return null;
 
-  let outers = rings.filter((r) => r.area < 0);
+  let outers = rings.filter((r) => r.area <= 0);
   let holes = rings.filter((r) => r.area > 0);
   if (!outers.length) {
     // No clockwise ring: orientation carries no information, so use nesting depth.

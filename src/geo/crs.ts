@@ -131,7 +131,10 @@ const GK_FAMILIES: { datum: Datum; width: 3 | 6; prefix: boolean; first: number 
   { datum: 'Beijing54', width: 3, prefix: true, first: 2401 },
   { datum: 'Beijing54', width: 3, prefix: false, first: 2422 },
 ];
-const ZONES: Record<3 | 6, { min: number; max: number }> = { 6: { min: 13, max: 23 }, 3: { min: 25, max: 45 } };
+const ZONES: Record<3 | 6, { min: number; max: number }> = {
+  6: { min: 13, max: 23 },
+  3: { min: 25, max: 45 },
+};
 
 const REGISTRY = new Map<string, CrsDef>();
 const GK_INDEX = new Map<string, CrsDef>();

@@ -233,9 +233,7 @@ async function createGeos(): Promise<Geos> {
       // 'structure' rebuilds even valid input (new start vertex, orientation), so skip it then.
       if (v === 1) return g;
       lastError = undefined;
-      fixed = mvParams
-        ? api.GEOSMakeValidWithParams_r!(ctx, geom, mvParams)
-        : api.GEOSMakeValid_r(ctx, geom);
+      fixed = mvParams ? api.GEOSMakeValidWithParams_r!(ctx, geom, mvParams) : api.GEOSMakeValid_r(ctx, geom);
       if (!fixed) fail('修复 MakeValid');
     } finally {
       api.GEOSGeom_destroy_r(ctx, geom);

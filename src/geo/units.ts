@@ -30,12 +30,11 @@ export function haToM2(ha: number): number {
  */
 function roundToString(x: number, digits: number): string {
   if (!Number.isFinite(x)) return String(x);
-  if (!Number.isInteger(digits) || digits < 0 || digits > 20) throw new RangeError(`digits must be 0…20, got ${digits}`);
+  if (!Number.isInteger(digits) || digits < 0 || digits > 20)
+    throw new RangeError(`digits must be 0…20, got ${digits}`);
   const neg = x < 0;
   // Shortest decimal digits of the 15-significant-digit value: "d.ddd…e±x".
-  const [mant = '0', expPart = '0'] = Number(Math.abs(x).toPrecision(15))
-    .toExponential()
-    .split('e');
+  const [mant = '0', expPart = '0'] = Number(Math.abs(x).toPrecision(15)).toExponential().split('e');
   const sig = mant.replace('.', '');
   const keep = Number(expPart) + 1 + digits; // significant digits left of the rounding point
   let scaled: bigint; // the result × 10^digits

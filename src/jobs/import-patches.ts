@@ -9,7 +9,7 @@ import { findBatchBySlug } from '../store/queries/batches.ts';
 import { insertImport } from '../store/queries/imports.ts';
 import { existingJcbh, insertPatches, type NewPatch, type PatchSource } from '../store/queries/patches.ts';
 import { encodeWkb } from '../geo/wkb.ts';
-import { M2_PER_MU } from '../geo/units.ts';
+import { muToM2 } from '../geo/units.ts';
 import { openArealSource, isRefused, type ReadOptions } from './read-areal.ts';
 import { noProgress, type ProgressFn } from './progress.ts';
 
@@ -78,7 +78,7 @@ async function loadUserMapping(m: ImportPatchesOptions['mapping']): Promise<Reco
 
 function toM2(value: number | null | undefined, unit: 'm2' | 'mu'): number | null {
   if (value === null || value === undefined || !Number.isFinite(value)) return null;
-  return unit === 'mu' ? value * M2_PER_MU : value;
+  return unit === 'mu' ? muToM2(value) : value;
 }
 
 export async function importPatches(db: Db, input: string, opts: ImportPatchesOptions): Promise<ImportSummary> {

@@ -61,9 +61,10 @@ export function isRefused(f: ArealFeature | RefusedFeature): f is RefusedFeature
   return 'reason' in f;
 }
 
-export async function sha256File(path: string): Promise<string> {
+/** SHA-256 over one file, or over several in the given order (a Shapefile is several files). */
+export async function sha256Files(paths: string[]): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for (const path of paths) for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
@@ -113,8 +114,10 @@ export async function openArealSource(input: string, opts: ReadOptions): Promise
     const crs = resolveCrs(src, opts.crs);
     const toGeo = toCgcs2000(crs);
     const geos = await initGeos();
-    const hashed = (await stat(input)).isFile() ? input : resolved.shpPath;
-    const sourceSha256 = await sha256File(hashed);
+    // A delivered file (zip or .shp) is identified by its own bytes; a folder by all its parts.
+    const parts = [src.files.shp, src.files.shx, src.files.dbf, src.files.prj, src.files.cpg];
+    const hashed = (await stat(input)).isFile() && !input.toLowerCase().endsWith('.shp') ? [input] : parts;
+    const sourceSha256 = await sha256Files(hashed.filter((p): p is string => typeof p === 'string'));
     const swap = (p: Position): Position => [p[1], p[0]];
 
     async function* features(): AsyncIterable<ArealFeature | RefusedFeature> {

@@ -103,8 +103,9 @@ CREATE TABLE patches (
   jcmj_m2 double precision,
   gdmj_m2 double precision,
   area_unit text NOT NULL CHECK (area_unit IN ('m2', 'mu')),
-  qsx date,
-  hsx date,
+  -- image dates as delivered: 'YYYY-MM-DD', or 'YYYY-MM' when a delivery gives only the month
+  qsx text CHECK (qsx ~ '^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$'),
+  hsx text CHECK (hsx ~ '^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$'),
   center_x double precision,
   center_y double precision,
   bz text,
