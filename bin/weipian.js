@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(root, 'dist', 'src', 'cli', 'main.js');
-if (existsSync(built)) {
+// WEIPIAN_FROM_SOURCE=1 (tests) runs the sources even when a build exists, so a stale build is never tested.
+if (existsSync(built) && !process.env.WEIPIAN_FROM_SOURCE) {
   await import(pathToFileURL(built).href);
 } else {
   const { register } = await import('tsx/esm/api');

@@ -6,6 +6,7 @@ import { WeipianError } from '../domain/errors.ts';
 import { insertLayer, insertFeatures, isLayerType, LAYER_TYPES, LAYER_TYPE_LABELS, type LayerType, type NewFeature } from '../store/queries/layers.ts';
 import { insertImport } from '../store/queries/imports.ts';
 import { upsertUnit, unitKindFromName } from '../store/queries/units.ts';
+import { attributesToJson } from '../formats/attributes.ts';
 import { encodeWkb } from '../geo/wkb.ts';
 import { openArealSource, isRefused, type ArealFeature, type ReadOptions } from './read-areal.ts';
 import { noProgress, type ProgressFn } from './progress.ts';
@@ -67,7 +68,7 @@ function unitOf(f: ArealFeature): { code: string; name: string } {
 function toRow(f: ArealFeature): NewFeature {
   return {
     featureIndex: f.index,
-    attributesJson: JSON.stringify(f.attributes),
+    attributesJson: attributesToJson(f.attributes),
     geom: encodeWkb(f.geom),
     geomRepaired: f.repaired ? encodeWkb(f.repaired) : null,
     validityIssue: f.validityIssue,

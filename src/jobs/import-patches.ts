@@ -8,6 +8,7 @@ import { resolveMapping, mapAttributes } from '../domain/mapping.ts';
 import { findBatchBySlug } from '../store/queries/batches.ts';
 import { insertImport } from '../store/queries/imports.ts';
 import { existingJcbh, insertPatches, type NewPatch, type PatchSource } from '../store/queries/patches.ts';
+import { attributesToJson } from '../formats/attributes.ts';
 import { encodeWkb } from '../geo/wkb.ts';
 import { muToM2 } from '../geo/units.ts';
 import { openArealSource, isRefused, type ReadOptions } from './read-areal.ts';
@@ -148,7 +149,7 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
         centerX: core.zxdx ?? null,
         centerY: core.zxdy ?? null,
         bz: core.bz ?? null,
-        attributesJson: JSON.stringify(f.attributes),
+        attributesJson: attributesToJson(f.attributes),
         srcCrs: src.crs.code,
         geomSource: encodeWkb(f.geomSource),
         geom: encodeWkb(f.geom),

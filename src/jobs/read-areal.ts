@@ -83,23 +83,32 @@ function firstVertex(g: Areal): Position {
   return polygonsOf(g)[0]![0]![0]!;
 }
 
-/** Refuses a whole file whose coordinates do not land in China, saying why when it can tell. */
-function checkLocation(g: Areal, source: Areal, crs: CrsDef, index: number): void {
-  const b = bboxOf(g);
-  const lon = (b.minx + b.maxx) / 2;
-  const lat = (b.miny + b.maxy) / 2;
-  if (Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat)) return;
+/**
+ * The feature in EPSG:4490. A whole file whose coordinates do not transform or do not land in
+ * China is refused, saying why when it can tell (swapped axes, wrong CRS).
+ */
+function toGeographic(source: Areal, crs: CrsDef, toGeo: (p: Position) => Position, index: number): Areal {
+  let g: Areal | null = null;
+  try {
+    g = crs.kind === 'geographic' && crs.datum === 'CGCS2000' ? source : mapCoords(source, toGeo);
+  } catch {
+    g = null; // proj4 refuses coordinates far outside the zone: diagnosed below
+  }
+  const b = g ? bboxOf(g) : null;
+  const lon = b ? (b.minx + b.maxx) / 2 : NaN;
+  const lat = b ? (b.miny + b.maxy) / 2 : NaN;
+  if (g && Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat)) return g;
   const [x, y] = firstVertex(source);
   const diag = diagnoseCoordinates(x, y);
   if (diag.swapped)
     throw new WeipianError(
       'coords_swapped',
-      `第 ${index + 1} 个要素的坐标换算后不在中国境内，X/Y 看起来写反了（测绘习惯 X 为北坐标），请加 --swap-xy 重新导入`,
+      `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内，X/Y 看起来写反了（测绘习惯 X 为北坐标），请加 --swap-xy 重新导入`,
       { index, x, y, crs: crs.code, diagnosis: diag },
     );
   throw new WeipianError(
     'coords_outside_china',
-    `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内（${lon.toFixed(4)}, ${lat.toFixed(4)}），请检查坐标系（--crs）`,
+    `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内，请检查坐标系（--crs）。${diag.message}`,
     { index, x, y, crs: crs.code, lon, lat, diagnosis: diag },
   );
 }
@@ -127,8 +136,7 @@ export async function openArealSource(input: string, opts: ReadOptions): Promise
           continue;
         }
         const geomSource = opts.swapXY ? mapCoords(f.geometry, swap) : f.geometry;
-        const geom = crs.kind === 'geographic' && crs.datum === 'CGCS2000' ? geomSource : mapCoords(geomSource, toGeo);
-        checkLocation(geom, geomSource, crs, f.index);
+        const geom = toGeographic(geomSource, crs, toGeo, f.index);
         const validity = geos.validity(geom);
         let repaired: Areal | null = null;
         if (!validity.valid) {

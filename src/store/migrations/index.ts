@@ -1,6 +1,8 @@
 // The list of migrations, in order. SQL lives in TypeScript modules so that it ships inside the
 // compiled package without a copy step. Never edit an applied migration: add the next one.
 import { m001Init } from './001_init.ts';
+import { m002Auth } from './002_auth.ts';
+import { m003Events } from './003_events.ts';
 
 export interface Migration {
   version: number;
@@ -8,4 +10,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: Migration[] = [m001Init];
+export const migrations: Migration[] = [m001Init, m002Auth, m003Events];

@@ -1,0 +1,94 @@
+// The read API: health, batches, patches as GeoJSON with a bbox filter, and one error shape.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { engines, freshDb, type TestDb } from '../helpers/db.ts';
+import { writeShapefile, skipWithoutOgr } from '../helpers/ogr.ts';
+import { deliveryFeatures } from '../helpers/delivery.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { createBatch } from '../../src/services/batches.ts';
+import { importPatches } from '../../src/jobs/import-patches.ts';
+
+for (const engine of engines()) {
+  describe(`read API on ${engine}`, { skip: skipWithoutOgr() }, () => {
+    let t: TestDb;
+    let app: FastifyInstance;
+    let dir: string;
+    before(async () => {
+      t = await freshDb(engine);
+      dir = await mkdtemp(path.join(tmpdir(), 'weipian-api-'));
+      const shp = (await writeShapefile(dir, deliveryFeatures(), { name: 'tb', lco: ['ENCODING=CP936'] })).shp;
+      await createBatch(t.db, { slug: '2017-land', kind: 'land', year: 2017, actor: 'tester' });
+      await importPatches(t.db, shp, {
+        batch: '2017-land',
+        areaUnit: 'm2',
+        source: '卫片',
+        actor: 'tester',
+        maxUnzippedBytes: 1e8,
+      });
+      app = await buildApp({ db: t.db });
+    });
+    after(async () => {
+      await app.close();
+      await t.drop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('answers health with the engine and schema version', async () => {
+      const r = await app.inject({ url: '/api/health' });
+      assert.equal(r.statusCode, 200);
+      assert.equal(r.json().engine, engine);
+      assert.ok(r.json().schemaVersion >= 1);
+    });
+
+    it('serves a batch and its patches as GeoJSON in EPSG:4490', async () => {
+      const r = await app.inject({ url: '/api/batches/2017-land/patches' });
+      assert.equal(r.statusCode, 200);
+      assert.match(r.headers['content-type'] as string, /geo\+json/);
+      const fc = r.json();
+      assert.equal(fc.crs.properties.name, 'urn:ogc:def:crs:EPSG::4490');
+      assert.equal(fc.features.length, 4);
+      assert.equal(fc.features[0].properties.tblx, '新增建设用地');
+      const b = await app.inject({ url: '/api/batches/2017-land' });
+      assert.equal(b.json().batch.rule_pack_id, '2017-land');
+    });
+
+    it('filters patches by bbox (only the first square lies west of 117.7955°E)', async () => {
+      const r = await app.inject({ url: '/api/batches/2017-land/patches?bbox=117.79,36.69,117.7955,36.70' });
+      assert.equal(r.statusCode, 200);
+      assert.deepEqual(
+        r.json().features.map((f: { properties: { jcbh: string } }) => f.properties.jcbh),
+        ['370306201700001'],
+      );
+    });
+
+    it('returns one patch with its delivered attributes', async () => {
+      const list = (await app.inject({ url: '/api/batches/2017-land/patches' })).json();
+      const id = list.features[1].id;
+      const r = await app.inject({ url: `/api/patches/${id}` });
+      assert.equal(r.statusCode, 200);
+      assert.equal(r.json().delivered['备注'], '南郊镇（丝绸路街道交界）“设施农用地”');
+    });
+
+    it('answers bad requests in one shape with Chinese messages', async () => {
+      const cases: [string, number, string][] = [
+        ['/api/batches/nope', 404, 'batch_not_found'],
+        ['/api/batches/BAD%20SLUG', 400, 'request_invalid'],
+        ['/api/batches/2017-land/patches?bbox=1,2,3', 400, 'bbox_invalid'],
+        ['/api/batches/2017-land/patches?limit=0', 400, 'request_invalid'],
+        ['/api/batches/2017-land/patches?color=red', 400, 'request_invalid'],
+        ['/api/patches/999999', 404, 'patch_not_found'],
+        ['/api/nothing', 404, 'not_found'],
+      ];
+      for (const [url, status, code] of cases) {
+        const r = await app.inject({ url });
+        assert.equal(r.statusCode, status, url);
+        assert.equal(r.json().error.code, code, url);
+        assert.match(r.json().error.message, /[\u4e00-\u9fff]/, url);
+      }
+    });
+  });
+}
