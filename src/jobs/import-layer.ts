@@ -5,6 +5,7 @@ import type { Db } from '../store/db.ts';
 import { WeipianError } from '../domain/errors.ts';
 import { insertLayer, insertFeatures, isLayerType, LAYER_TYPES, LAYER_TYPE_LABELS, type LayerType, type NewFeature } from '../store/queries/layers.ts';
 import { insertImport } from '../store/queries/imports.ts';
+import { appendEvent } from '../store/queries/events.ts';
 import { upsertUnit, unitKindFromName } from '../store/queries/units.ts';
 import { attributesToJson } from '../formats/attributes.ts';
 import { encodeWkb } from '../geo/wkb.ts';
@@ -171,7 +172,7 @@ export async function importLayer(db: Db, input: string, opts: ImportLayerOption
         'UPDATE reference_layers SET feature_count = $2, repaired_count = $3, total_area_m2 = $4 WHERE id = $1',
         [layer.id, summary.imported, summary.repaired.length, summary.totalAreaM2],
       );
-      await insertImport(tx, {
+      const imp = await insertImport(tx, {
         kind: 'layer',
         batchId: null,
         layerId: layer.id,
@@ -187,6 +188,19 @@ export async function importLayer(db: Db, input: string, opts: ImportLayerOption
       });
       summary.layerId = layer.id;
       summary.version = layer.version;
+      // One event per import; per-feature repairs and refusals stay in imports.summary.
+      await appendEvent(tx, {
+        actor: opts.actor,
+        action: 'layer.import',
+        recordType: 'layer',
+        recordId: type,
+        after: {
+          ...summary,
+          importId: imp.id,
+          repaired: summary.repaired.length,
+          refused: summary.refused.length,
+        },
+      });
     };
     if (opts.dryRun) await write(null);
     else await db.transaction((tx) => write(tx));

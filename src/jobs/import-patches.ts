@@ -7,6 +7,7 @@ import { WeipianError } from '../domain/errors.ts';
 import { resolveMapping, mapAttributes } from '../domain/mapping.ts';
 import { findBatchBySlug } from '../store/queries/batches.ts';
 import { insertImport } from '../store/queries/imports.ts';
+import { appendEvent } from '../store/queries/events.ts';
 import { existingJcbh, insertPatches, type NewPatch, type PatchSource } from '../store/queries/patches.ts';
 import { attributesToJson } from '../formats/attributes.ts';
 import { encodeWkb } from '../geo/wkb.ts';
@@ -217,6 +218,14 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
         tx,
         rows.map((r) => ({ ...r, importId: imp.id })),
       );
+      // One event per import; per-feature repairs and refusals stay in imports.summary.
+      await appendEvent(tx, {
+        actor: opts.actor,
+        action: 'import.patches',
+        recordType: 'batch',
+        recordId: batch.slug,
+        after: { ...summary, repaired: summary.repaired.length, refused: summary.refused.length },
+      });
     });
     return summary;
   } finally {

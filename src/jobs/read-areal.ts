@@ -88,7 +88,7 @@ function firstVertex(g: Areal): Position {
  * China is refused, saying why when it can tell (swapped axes, wrong CRS).
  */
 function toGeographic(source: Areal, crs: CrsDef, toGeo: (p: Position) => Position, index: number): Areal {
-  let g: Areal | null = null;
+  let g: Areal | null;
   try {
     g = crs.kind === 'geographic' && crs.datum === 'CGCS2000' ? source : mapCoords(source, toGeo);
   } catch {

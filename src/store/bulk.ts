@@ -22,4 +22,3 @@ export async function insertRows(
     await q.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`, params);
   }
 }
-

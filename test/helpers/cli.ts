@@ -15,7 +15,13 @@ export function runCli(args: string[], env: Record<string, string>, cwd?: string
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
-      env: { ...process.env, DATABASE_URL: '', WEIPIAN_FROM_SOURCE: '1', WEIPIAN_ACTOR: 'cli:tester', ...env },
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        WEIPIAN_FROM_SOURCE: '1',
+        WEIPIAN_ACTOR: 'cli:tester',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

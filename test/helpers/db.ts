@@ -53,7 +53,10 @@ export async function freshDb(engine: Engine): Promise<TestDb> {
 }
 
 /** Fresh empty database for a command-line run (PGlite folder or PostgreSQL database). */
-export async function freshTarget(engine: Engine, dir: string): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+export async function freshTarget(
+  engine: Engine,
+  dir: string,
+): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
   if (engine === 'pglite') return { env: { WEIPIAN_DATA: dir }, drop: async () => undefined };
   const name = `weipian_test_${randomBytes(6).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);

@@ -34,7 +34,10 @@ for (const engine of engines()) {
       assert.equal(l.code, 0, l.stderr);
       const out = JSON.parse(l.stdout) as { batches: { slug: string; milestones: { date: string }[] }[] };
       assert.equal(out.batches[0]!.slug, '2017-land');
-      assert.ok(out.batches[0]!.milestones.some((m) => m.date === '2018-03-14'), 'land initial report 3/14');
+      assert.ok(
+        out.batches[0]!.milestones.some((m) => m.date === '2018-03-14'),
+        'land initial report 3/14',
+      );
     });
 
     it('imports a delivery, prints a Chinese summary, and exports GeoJSON', async () => {
@@ -43,10 +46,15 @@ for (const engine of engines()) {
       assert.match(c.stdout, /读取 4 个，导入 4 个，修复 1 个，拒绝 0 个/);
       assert.match(c.stdout, /编码：gbk（\.cpg 文件）；坐标系：EPSG:4527/);
       const out = path.join(dir, 'out.geojson');
-      const e = await runCli(['export', 'patches', '--batch', '2017-land', '--format', 'geojson', '--out', out, '--json'], env);
+      const e = await runCli(
+        ['export', 'patches', '--batch', '2017-land', '--format', 'geojson', '--out', out, '--json'],
+        env,
+      );
       assert.equal(e.code, 0, e.stderr);
       assert.equal(JSON.parse(e.stdout).summary.count, 4);
-      const fc = JSON.parse(await readFile(out, 'utf8')) as { features: { properties: Record<string, unknown> }[] };
+      const fc = JSON.parse(await readFile(out, 'utf8')) as {
+        features: { properties: Record<string, unknown> }[];
+      };
       assert.deepEqual(
         fc.features.map((f) => f.properties.jcbh),
         ['370306201700001', '370306201700002', '370306201700003', '370306201700004'],

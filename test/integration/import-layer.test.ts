@@ -82,8 +82,14 @@ for (const engine of engines()) {
         [39571000, 4063000],
       ];
       const farmland = [
-        { properties: { DLBM: '0101', DLMC: '水田', TBBH: '1' }, geometry: { type: 'Polygon' as const, coordinates: [square(39570000, 4062000, 100)] } },
-        { properties: { DLBM: '0103', DLMC: '旱地', TBBH: '2' }, geometry: { type: 'Polygon' as const, coordinates: [bowtie] } },
+        {
+          properties: { DLBM: '0101', DLMC: '水田', TBBH: '1' },
+          geometry: { type: 'Polygon' as const, coordinates: [square(39570000, 4062000, 100)] },
+        },
+        {
+          properties: { DLBM: '0103', DLMC: '旱地', TBBH: '2' },
+          geometry: { type: 'Polygon' as const, coordinates: [bowtie] },
+        },
       ];
       const f1 = await writeShapefile(dir, farmland, { name: '耕地', lco: ['ENCODING=CP936'] });
       const s1 = await importLayer(t.db, f1.shp, opts('farmland'));
@@ -107,7 +113,12 @@ for (const engine of engines()) {
     it('refuses a unit layer without codes, and an unknown type, changing nothing', async () => {
       const files = await writeShapefile(
         dir,
-        [{ properties: { NAME: '萌水镇' }, geometry: { type: 'Polygon', coordinates: [rect(39576000, 4062000, 39577000, 4063000)] } }],
+        [
+          {
+            properties: { NAME: '萌水镇' },
+            geometry: { type: 'Polygon', coordinates: [rect(39576000, 4062000, 39577000, 4063000)] },
+          },
+        ],
         { name: 'nocode', lco: ['ENCODING=CP936'] },
       );
       for (const [type, code] of [
@@ -115,7 +126,10 @@ for (const engine of engines()) {
         ['parcels', 'layer_type_unknown'],
       ] as const) {
         const before = await tableCounts(t.db);
-        await assert.rejects(importLayer(t.db, files.shp, opts(type)), (e: unknown) => isWeipianError(e) && e.code === code);
+        await assert.rejects(
+          importLayer(t.db, files.shp, opts(type)),
+          (e: unknown) => isWeipianError(e) && e.code === code,
+        );
         assert.deepEqual(await tableCounts(t.db), before);
       }
     });

@@ -128,7 +128,9 @@ for (const engine of engines()) {
         assert.ok(got < plane, `${jcbh}: ellipsoidal area must be below the plane area`);
         total += got;
       }
-      const [sum] = await t.db.query<{ s: number }>('SELECT sum(area_m2)::float8 AS s FROM patches WHERE batch_id = 1');
+      const [sum] = await t.db.query<{ s: number }>(
+        'SELECT sum(area_m2)::float8 AS s FROM patches WHERE batch_id = 1',
+      );
       assert.ok(Math.abs(sum!.s - total) < 0.05);
       assert.equal(CM, 39_500_000);
     });
@@ -145,7 +147,10 @@ for (const engine of engines()) {
         [39574050, 4063000],
         [39574000, 4063040],
       ])
-        assert.ok(ring.some((p) => p[0] === v[0] && p[1] === v[1]), `delivered vertex ${v} kept`);
+        assert.ok(
+          ring.some((p) => p[0] === v[0] && p[1] === v[1]),
+          `delivered vertex ${v} kept`,
+        );
       const repaired = decodeWkb(row.geom_repaired!);
       assert.equal(repaired.type, 'MultiPolygon', 'the bowtie becomes two triangles');
       assert.equal(repaired.coordinates.length, 2);
@@ -216,7 +221,9 @@ for (const engine of engines()) {
       assert.equal(dry.imported, 4);
       assert.equal(dry.importId, null);
 
-      await refuses(t.db, 'coords_swapped', () => importPatches(t.db, gbk.shp, { ...base('refuse'), swapXY: true }));
+      await refuses(t.db, 'coords_swapped', () =>
+        importPatches(t.db, gbk.shp, { ...base('refuse'), swapXY: true }),
+      );
       await refuses(t.db, 'encoding_garbled', () =>
         importPatches(t.db, gbk.shp, { ...base('refuse'), encoding: 'utf-8' }),
       );
@@ -233,7 +240,9 @@ for (const engine of engines()) {
     it('refuses a user mapping that names a missing field, and honours a valid one', async () => {
       const bad = path.join(dir, 'bad-mapping.json');
       await writeFile(bad, JSON.stringify({ jcbh: 'NO_SUCH_FIELD' }));
-      await refuses(t.db, 'mapping_invalid', () => importPatches(t.db, gbk.shp, { ...base('refuse'), mapping: bad }));
+      await refuses(t.db, 'mapping_invalid', () =>
+        importPatches(t.db, gbk.shp, { ...base('refuse'), mapping: bad }),
+      );
       const good = path.join(dir, 'mapping.json');
       await writeFile(good, JSON.stringify({ bz: 'TBLX' }));
       const s = await importPatches(t.db, gbk.shp, { ...base('refuse'), mapping: good, dryRun: true });

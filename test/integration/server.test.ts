@@ -20,7 +20,8 @@ for (const engine of engines()) {
     before(async () => {
       t = await freshDb(engine);
       dir = await mkdtemp(path.join(tmpdir(), 'weipian-api-'));
-      const shp = (await writeShapefile(dir, deliveryFeatures(), { name: 'tb', lco: ['ENCODING=CP936'] })).shp;
+      const shp = (await writeShapefile(dir, deliveryFeatures(), { name: 'tb', lco: ['ENCODING=CP936'] }))
+        .shp;
       await createBatch(t.db, { slug: '2017-land', kind: 'land', year: 2017, actor: 'tester' });
       await importPatches(t.db, shp, {
         batch: '2017-land',

@@ -42,7 +42,9 @@ for (const engine of engines()) {
       assert.strictEqual(list[0]!.patch_count, 0);
       assert.strictEqual(list[0]!.total_area_m2, 0);
       assert.equal((await findBatchBySlug(t.db, '2017-land'))!.name, '2017年度土地卫片');
-      const [d] = await t.db.query<{ d: string; n: number }>("SELECT '2018-03-14'::date AS d, 5::bigint AS n");
+      const [d] = await t.db.query<{ d: string; n: number }>(
+        "SELECT '2018-03-14'::date AS d, 5::bigint AS n",
+      );
       assert.strictEqual(d!.d, '2018-03-14');
       assert.strictEqual(d!.n, 5);
     });
@@ -50,8 +52,12 @@ for (const engine of engines()) {
     it('refuses an invalid slug and rolls the whole transaction back', async () => {
       await assert.rejects(
         t.db.transaction(async (tx) => {
-          await tx.query("INSERT INTO reference_layers (type, version, name, source_file, source_sha256, src_crs, fields, feature_count, total_area_m2, imported_by) VALUES ('farmland', 1, 'x', 'f', 's', 'EPSG:4490', '[]', 0, 0, 't')");
-          await tx.query("INSERT INTO batches (slug, name, kind, year, rule_pack_id, rule_pack_version, rule_pack_digest, milestones, created_by) VALUES ('Bad Slug', 'x', 'land', 2017, 'p', '1', 'd', '[]', 't')");
+          await tx.query(
+            "INSERT INTO reference_layers (type, version, name, source_file, source_sha256, src_crs, fields, feature_count, total_area_m2, imported_by) VALUES ('farmland', 1, 'x', 'f', 's', 'EPSG:4490', '[]', 0, 0, 't')",
+          );
+          await tx.query(
+            "INSERT INTO batches (slug, name, kind, year, rule_pack_id, rule_pack_version, rule_pack_digest, milestones, created_by) VALUES ('Bad Slug', 'x', 'land', 2017, 'p', '1', 'd', '[]', 't')",
+          );
         }),
       );
       const n = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM reference_layers');

@@ -29,7 +29,10 @@ export function batchCommands(program: Command): void {
         .option('--rules <pack>', '规则包标识或文件路径，默认为 <年度>-<类型>')
         .option('--name <名称>', '批次名称，默认为“<年度>年度土地卫片”')
         .option('--period <period>', '期别：annual（年度）、quarterly（季度）、monthly（月度）', 'annual'),
-    async (slug: string, opts: { kind: string; year: number; rules?: string; name?: string; period: string; json?: boolean }) => {
+    async (
+      slug: string,
+      opts: { kind: string; year: number; rules?: string; name?: string; period: string; json?: boolean },
+    ) => {
       const row = await withDb((db) =>
         createBatch(db, {
           slug,
@@ -41,7 +44,11 @@ export function batchCommands(program: Command): void {
           actor: loadConfig().actor,
         }),
       );
-      printResult(opts, { ok: true, batch: row }, () => `已创建批次 ${row.slug}：${row.name}（规则包 ${row.rule_pack_id} ${row.rule_pack_version}）`);
+      printResult(
+        opts,
+        { ok: true, batch: row },
+        () => `已创建批次 ${row.slug}：${row.name}（规则包 ${row.rule_pack_id} ${row.rule_pack_version}）`,
+      );
     },
   );
 

@@ -82,20 +82,26 @@ export function importCommands(program: Command): void {
           .option('--area-unit <unit>', '监测面积、耕地面积的单位：m2（平方米）或 mu（亩）', 'm2')
           .option('--source <source>', '图斑来源：卫片、例行督察、巡查、举报', '卫片'),
       ),
-    async (file: string, flags: ReadFlags & { batch: string; mapping?: string; areaUnit: string; source: string }) => {
+    async (
+      file: string,
+      flags: ReadFlags & { batch: string; mapping?: string; areaUnit: string; source: string },
+    ) => {
       const bar = progressBar('导入图斑');
       const summary = await withDb((db) =>
         importPatches(db, file, {
           ...readOptions(flags),
           batch: flags.batch,
           mapping: flags.mapping,
-          areaUnit: flags.areaUnit === 'mu' ? 'mu' : flags.areaUnit === 'm2' ? 'm2' : invalidUnit(flags.areaUnit),
+          areaUnit:
+            flags.areaUnit === 'mu' ? 'mu' : flags.areaUnit === 'm2' ? 'm2' : invalidUnit(flags.areaUnit),
           source: flags.source,
           onProgress: bar,
         }),
       ).finally(() => bar.done());
       printResult(flags, { ok: true, summary }, () =>
-        [`${summary.dryRun ? '检查完毕' : '已导入'}：批次 ${summary.batch}`, ...commonLines(summary)].join('\n'),
+        [`${summary.dryRun ? '检查完毕' : '已导入'}：批次 ${summary.batch}`, ...commonLines(summary)].join(
+          '\n',
+        ),
       );
     },
   );
@@ -119,7 +125,9 @@ export function importCommands(program: Command): void {
         [
           `${summary.dryRun ? '检查完毕' : '已导入'}：${summary.typeLabel}（${summary.type}）${summary.version ? ` 第 ${summary.version} 版` : ''}`,
           ...commonLines(summary),
-          ...(summary.units.length ? [`责任单位：${summary.units.map((u) => `${u.name}(${u.code})`).join('、')}`] : []),
+          ...(summary.units.length
+            ? [`责任单位：${summary.units.map((u) => `${u.name}(${u.code})`).join('、')}`]
+            : []),
         ].join('\n'),
       );
     },

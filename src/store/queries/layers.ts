@@ -143,9 +143,7 @@ export async function insertFeatures(q: Queryable, layerId: number, features: Ne
 
 /** The layers in force: the latest version of each type. */
 export async function currentLayers(q: Queryable): Promise<LayerRow[]> {
-  return q.query<LayerRow>(
-    `SELECT DISTINCT ON (type) * FROM reference_layers ORDER BY type, version DESC`,
-  );
+  return q.query<LayerRow>(`SELECT DISTINCT ON (type) * FROM reference_layers ORDER BY type, version DESC`);
 }
 
 export async function listLayers(q: Queryable): Promise<LayerRow[]> {
