@@ -1,16 +1,20 @@
 // Runtime settings from the environment, read in one place.
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface Config {
   /** postgres:// URL of a PostgreSQL server; when unset the embedded PGlite is used. */
   databaseUrl?: string;
-  /** PGlite data folder (ignored with databaseUrl). */
+  /** The data folder: PGlite's database in db/, attachments in files/, the lock file. */
   dataDir: string;
+  /** PGlite's own folder inside dataDir (unused with databaseUrl). */
+  pgliteDir: string;
   host: string;
   port: number;
   /** Who the CLI acts as until logins exist: recorded on every import. */
   actor: string;
+  /** Attachment store (photos, documents): a directory. */
+  filesDir: string;
   /** Zip imports: refuse archives that inflate past this many bytes. */
   maxUnzippedBytes: number;
 }
@@ -24,10 +28,13 @@ function osUser(): string {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = resolve(env.WEIPIAN_DATA ?? 'data');
   const port = Number(env.WEIPIAN_PORT ?? env.PORT ?? 8080);
   return {
     databaseUrl: env.DATABASE_URL || undefined,
-    dataDir: resolve(env.WEIPIAN_DATA ?? 'data'),
+    dataDir,
+    pgliteDir: join(dataDir, 'db'),
+    filesDir: resolve(env.WEIPIAN_FILES ?? join(dataDir, 'files')),
     host: env.WEIPIAN_HOST ?? '127.0.0.1',
     port: Number.isInteger(port) && port > 0 && port < 65536 ? port : 8080,
     actor: env.WEIPIAN_ACTOR ?? `cli:${osUser()}`,

@@ -39,7 +39,7 @@ export interface PublicUser {
   version: number;
 }
 
-export function presentUser(u: UserView): PublicUser {
+export function presentUser(u: Omit<UserView, 'password_hash'>): PublicUser {
   return {
     id: u.id,
     username: u.username,

@@ -4,6 +4,9 @@ import { batchCommands } from './commands/batch.ts';
 import { importCommands } from './commands/import.ts';
 import { exportCommands } from './commands/export.ts';
 import { serveCommand } from './commands/serve.ts';
+import { auditCommands } from './commands/audit.ts';
+import { backupCommands } from './commands/backup.ts';
+import { usersCommands } from './commands/users.ts';
 
 const program = newCommand('weipian', '卫片执法监督检查系统：图斑导入、核查判定、整改验收与统计').version(
   '0.1.0',
@@ -14,6 +17,9 @@ batchCommands(program);
 importCommands(program);
 exportCommands(program);
 serveCommand(program);
+auditCommands(program);
+backupCommands(program);
+usersCommands(program);
 
 try {
   await program.parseAsync(process.argv);

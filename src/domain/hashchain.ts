@@ -43,7 +43,8 @@ export function canonicalJson(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+      if (Array.isArray(value))
+        return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj)
         .filter((k) => obj[k] !== undefined)
@@ -184,7 +185,10 @@ export type VerifyResult =
   | { ok: false; count: number; broken: ChainBreak };
 
 /** Verifies a whole sequence held in memory (tests, small exports); stores use ChainVerifier. */
-export function verifySequence(events: Iterable<ChainedEvent>, head?: { seq: number; hash: string }): VerifyResult {
+export function verifySequence(
+  events: Iterable<ChainedEvent>,
+  head?: { seq: number; hash: string },
+): VerifyResult {
   const v = new ChainVerifier();
   for (const e of events) {
     const broken = v.push(e);

@@ -51,3 +51,28 @@ export function mapCoords(g: Areal, f: (p: Position) => Position): Areal {
     ? { type: 'Polygon', coordinates: mapPoly(g.coordinates) }
     : { type: 'MultiPolygon', coordinates: g.coordinates.map(mapPoly) };
 }
+
+/** A single position: a patch delivered only as a centre point (tables with 中心点X/Y). */
+export interface Point {
+  type: 'Point';
+  coordinates: Position;
+}
+
+/** What a patch may be: an area, or — when the delivery gives only a centre — a point. */
+export type PatchGeometry = Areal | Point;
+
+export function isPoint(g: PatchGeometry): g is Point {
+  return g.type === 'Point';
+}
+
+export function bboxOfGeometry(g: PatchGeometry): BBox {
+  if (g.type !== 'Point') return bboxOf(g);
+  const [x, y] = g.coordinates;
+  return { minx: x, miny: y, maxx: x, maxy: y };
+}
+
+/** mapCoords for any patch geometry. */
+export function mapGeometry<G extends PatchGeometry>(g: G, f: (p: Position) => Position): G {
+  if (g.type === 'Point') return { type: 'Point', coordinates: f(g.coordinates) } as G;
+  return mapCoords(g, f) as G;
+}

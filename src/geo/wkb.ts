@@ -1,11 +1,13 @@
-// OGC Well-Known Binary for the only geometries weipian handles: Polygon and MultiPolygon, 2D.
+// OGC Well-Known Binary for the geometries weipian handles: Polygon and MultiPolygon, 2D, and the
+// Point of a patch delivered only by its centre (decodeGeometry; decodeWkb stays polygon-only).
 // Output is always little-endian ISO 2D (identical to what GEOS, PostGIS and GDAL write for 2D);
 // input may be either byte order, ISO (1000/2000/3000) or EWKB (high-bit flags, optional SRID)
 // Z/M variants, whose extra ordinates are dropped.
 
-import type { Areal, PolygonCoords, Position, Ring } from './geometry.ts';
+import type { Areal, PatchGeometry, Point, PolygonCoords, Position, Ring } from './geometry.ts';
 import { WeipianError } from '../domain/errors.ts';
 
+const WKB_POINT = 1;
 const WKB_POLYGON = 3;
 const WKB_MULTIPOLYGON = 6;
 const EWKB_Z = 0x80000000;
@@ -36,7 +38,8 @@ function polygonSize(poly: PolygonCoords): number {
 }
 
 /** Byte length of the WKB encoding of g. */
-export function wkbSize(g: Areal): number {
+export function wkbSize(g: PatchGeometry): number {
+  if (g.type === 'Point') return 21;
   if (g.type === 'Polygon') return polygonSize(g.coordinates);
   let size = 9;
   for (const poly of g.coordinates) size += polygonSize(poly);
@@ -71,8 +74,15 @@ function writePolygon(view: DataView, o: number, poly: PolygonCoords): number {
  * Writes the WKB of g into target at offset (which must have wkbSize(g) bytes free) and returns
  * the offset after it. Lets callers write straight into foreign memory such as a WASM heap.
  */
-export function writeWkb(g: Areal, target: Uint8Array, offset = 0): number {
+export function writeWkb(g: PatchGeometry, target: Uint8Array, offset = 0): number {
   const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+  if (g.type === 'Point') {
+    view.setUint8(offset, 1);
+    view.setUint32(offset + 1, WKB_POINT, true);
+    view.setFloat64(offset + 5, g.coordinates[0], true);
+    view.setFloat64(offset + 13, g.coordinates[1], true);
+    return offset + 21;
+  }
   if (g.type === 'Polygon') return writePolygon(view, offset, g.coordinates);
   view.setUint8(offset, 1);
   view.setUint32(offset + 1, WKB_MULTIPOLYGON, true);
@@ -82,8 +92,8 @@ export function writeWkb(g: Areal, target: Uint8Array, offset = 0): number {
   return o;
 }
 
-/** Little-endian 2D WKB of a Polygon or MultiPolygon; unclosed rings are closed. */
-export function encodeWkb(g: Areal): Uint8Array {
+/** Little-endian 2D WKB of a Polygon, MultiPolygon or Point; unclosed rings are closed. */
+export function encodeWkb(g: PatchGeometry): Uint8Array {
   const out = new Uint8Array(wkbSize(g));
   writeWkb(g, out, 0);
   return out;
@@ -186,4 +196,27 @@ export function decodeWkb(buf: Uint8Array): Areal {
   // Trailing bytes mean the buffer is not one geometry (wrong slice or corrupt blob).
   if (end !== view.byteLength) throw invalid(`${view.byteLength - end} trailing bytes`, end);
   return result;
+}
+
+function readPoint(view: DataView, h: Header): Point {
+  const o = h.offset;
+  if (o + 8 * h.dims > view.byteLength) throw invalid('truncated point', o);
+  const x = view.getFloat64(o, h.le);
+  const y = view.getFloat64(o + 8, h.le);
+  // POINT EMPTY is written as NaN NaN; a patch cannot be nowhere.
+  if (!Number.isFinite(x) || !Number.isFinite(y)) throw invalid('empty or non-finite point', o);
+  if (o + 8 * h.dims !== view.byteLength) throw invalid(`${view.byteLength - o - 8 * h.dims} trailing bytes`, o);
+  return { type: 'Point', coordinates: [x, y] };
+}
+
+/**
+ * Decodes WKB/EWKB holding a Point, Polygon or MultiPolygon (any byte order; Z and M dropped):
+ * what a patch's geometry columns may hold. Other types → 'geometry_not_polygon' (as decodeWkb),
+ * malformed bytes → 'wkb_invalid'.
+ */
+export function decodeGeometry(buf: Uint8Array): PatchGeometry {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const h = readHeader(view, 0);
+  if (h.type === WKB_POINT) return readPoint(view, h);
+  return decodeWkb(buf);
 }

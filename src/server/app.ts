@@ -6,10 +6,17 @@ import { isWeipianError } from '../domain/errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { referenceRoutes } from './routes/reference.ts';
+import { eventRoutes } from './routes/events.ts';
+import { registerAuth } from './auth.ts';
+import { loadAuthSettings, type AuthSettings } from '../auth/settings.ts';
+import { authRoutes } from './routes/auth.ts';
+import { userRoutes } from './routes/users.ts';
 
 export interface AppOptions {
   db: Db;
   logger?: boolean;
+  /** Session/throttle settings over the environment's (tests inject a clock). */
+  auth?: Partial<AuthSettings>;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -34,8 +41,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.status(404).send({ error: { code: 'not_found', message: `没有这个地址：${req.method} ${req.url}` } }),
   );
 
+  const authSettings = loadAuthSettings(process.env, opts.auth);
+  await registerAuth(app, { db: opts.db, settings: authSettings });
+  await app.register(authRoutes, { db: opts.db, settings: authSettings });
+  await app.register(userRoutes, { db: opts.db, settings: authSettings });
   await app.register(healthRoutes, { db: opts.db });
   await app.register(batchRoutes, { db: opts.db });
   await app.register(referenceRoutes, { db: opts.db });
+  await app.register(eventRoutes, { db: opts.db });
   return app;
 }

@@ -3,7 +3,7 @@
 import type { Db } from '../store/db.ts';
 import { WeipianError } from '../domain/errors.ts';
 import { loadRulePack } from '../domain/rulepack.ts';
-import { findBatchBySlug, insertBatch, type BatchRow } from '../store/queries/batches.ts';
+import { findBatchBySlug, insertBatch, type BatchRow, type NewBatch } from '../store/queries/batches.ts';
 import { appendEvent } from '../store/queries/events.ts';
 import { updateVersioned } from '../store/versioned.ts';
 
@@ -42,7 +42,7 @@ export async function createBatch(db: Db, input: CreateBatchInput): Promise<Batc
     );
   if (await findBatchBySlug(db, input.slug))
     throw new WeipianError('batch_exists', `批次已存在：${input.slug}`, { slug: input.slug }, 409);
-  const row = {
+  const row: NewBatch = {
     slug: input.slug,
     name: input.name ?? `${input.year}年度${KIND_LABEL[input.kind]}卫片`,
     kind: input.kind,

@@ -6,7 +6,8 @@ import { migrations } from './migrations/index.ts';
 
 const LOCK_KEY = 7_421_100; // arbitrary, constant: "weipian migrations"
 
-export async function runMigrations(db: Db): Promise<number[]> {
+/** Applies pending migrations (up to `upTo` when given: restore loads a backup at its own version). */
+export async function runMigrations(db: Db, upTo = Infinity): Promise<number[]> {
   await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version integer PRIMARY KEY,
     name text NOT NULL,
@@ -14,6 +15,7 @@ export async function runMigrations(db: Db): Promise<number[]> {
   )`);
   const applied: number[] = [];
   for (const m of migrations) {
+    if (m.version > upTo) break;
     const done = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
       const seen = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);

@@ -39,11 +39,10 @@ export async function updateVersioned<T extends { version: number }>(
     throw new Error('updateVersioned: id and version are not changed directly');
   const sets = cols.map((c, i) => `${ident(c)} = $${i + 3}`);
   sets.push('version = version + 1');
-  const rows = await tx.query<T>(`UPDATE ${t} SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING *`, [
-    id,
-    expectedVersion,
-    ...cols.map((c) => param(changes[c])),
-  ]);
+  const rows = await tx.query<T>(
+    `UPDATE ${t} SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING *`,
+    [id, expectedVersion, ...cols.map((c) => param(changes[c]))],
+  );
   if (rows[0]) return rows[0];
   const [current] = await tx.query<T>(`SELECT * FROM ${t} WHERE id = $1`, [id]);
   if (!current) throw new WeipianError('record_not_found', '记录不存在或已被删除', { table, id }, 404);

@@ -32,16 +32,16 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-/** A fresh, migrated database on the given engine. */
-export async function freshDb(engine: Engine): Promise<TestDb> {
+/** A fresh database on the given engine: migrated, or (migrate = false) with no tables at all. */
+export async function freshDb(engine: Engine, migrate = true): Promise<TestDb> {
   if (engine === 'pglite') {
-    const db = await openDb({});
+    const db = await openDb({ migrate });
     return { db, drop: () => db.close() };
   }
   const name = `weipian_test_${randomBytes(6).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
   const url = withDatabase(process.env.TEST_DATABASE_URL!, name);
-  const db = await openDb({ url });
+  const db = await openDb({ url, migrate });
   return {
     db,
     url,

@@ -5,6 +5,8 @@ import { WeipianError } from '../../domain/errors.ts';
 import { findBatchBySlug, listBatches } from '../../store/queries/batches.ts';
 import { findPatch, listPatches } from '../../store/queries/patches.ts';
 import { CRS_4490, patchToFeature } from '../../formats/geojson.ts';
+import { updateBatch, type MilestoneInput } from '../../services/batches.ts';
+import { requestActor } from './events.ts';
 
 const slugParam = {
   type: 'object',
@@ -32,6 +34,48 @@ export const batchRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) =
   app.get<{ Params: { slug: string } }>('/api/batches/:slug', { schema: { params: slugParam } }, async (req) => ({
     batch: await batchOr404(req.params.slug),
   }));
+
+  // Edit name and milestones; `version` is the one the editor read (409 version_conflict if stale).
+  app.patch<{
+    Params: { slug: string };
+    Body: { version: number; name?: string; milestones?: MilestoneInput[]; reason?: string };
+  }>(
+    '/api/batches/:slug',
+    {
+      schema: {
+        params: slugParam,
+        body: {
+          type: 'object',
+          required: ['version'],
+          additionalProperties: false,
+          properties: {
+            version: { type: 'integer', minimum: 1 },
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            reason: { type: 'string', maxLength: 500 },
+            milestones: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 100,
+              items: {
+                type: 'object',
+                required: ['id', 'label', 'date'],
+                additionalProperties: false,
+                properties: {
+                  id: { type: 'string', pattern: '^[a-z][a-z0-9_]*$', maxLength: 64 },
+                  label: { type: 'string', minLength: 1, maxLength: 200 },
+                  date: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
+                  description: { type: 'string', maxLength: 2000 },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => ({
+      batch: await updateBatch(db, req.params.slug, { ...req.body, ...requestActor(req) }),
+    }),
+  );
 
   app.get<{ Params: { slug: string }; Querystring: { bbox?: string; limit: number; offset: number } }>(
     '/api/batches/:slug/patches',

@@ -165,7 +165,10 @@ export interface ChainHead {
 export async function chainHead(q: Queryable): Promise<ChainHead> {
   const [h] = await q.query<{ seq: number; hash: string }>('SELECT seq, hash FROM event_chain_head');
   if (!h) throw new Error('event_chain_head is empty: the audit chain head row is missing');
-  const [last] = h.seq > 0 ? await q.query<{ at: string }>(`SELECT ${AT_TEXT} AS at FROM events WHERE seq = $1`, [h.seq]) : [];
+  const [last] =
+    h.seq > 0
+      ? await q.query<{ at: string }>(`SELECT ${AT_TEXT} AS at FROM events WHERE seq = $1`, [h.seq])
+      : [];
   return { seq: h.seq, hash: h.hash, at: last?.at ?? null };
 }
 
