@@ -19,10 +19,10 @@ const KEY_BYTES = 32;
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 128;
 
-function scryptAsync(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
+function scryptAsync(password: string, salt: Buffer, params: ScryptParams, keyBytes = KEY_BYTES): Promise<Buffer> {
   const opts: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r };
   return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFC'), salt, KEY_BYTES, opts, (err, key) => (err ? reject(err) : resolve(key))),
+    scrypt(password.normalize('NFC'), salt, keyBytes, opts, (err, key) => (err ? reject(err) : resolve(key))),
   );
 }
 
@@ -47,7 +47,7 @@ function parseHash(stored: string): ParsedHash | null {
     return null;
   const salt = Buffer.from(parts[4]!, 'base64');
   const key = Buffer.from(parts[5]!, 'base64');
-  if (salt.length < 8 || key.length < 16) return null;
+  if (salt.length < 8 || key.length < 16 || key.length > 128) return null;
   return { N, r, p, salt, key };
 }
 
@@ -55,8 +55,9 @@ function parseHash(stored: string): ParsedHash | null {
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const h = parseHash(stored);
   if (!h) return false;
-  const key = await scryptAsync(password, h.salt, h);
-  return key.length === h.key.length && timingSafeEqual(key, h.key);
+  // The key length is the stored one, so hashes made with another length still verify.
+  const key = await scryptAsync(password, h.salt, h, h.key.length);
+  return timingSafeEqual(key, h.key);
 }
 
 /** True when the hash was made with weaker parameters than today's defaults. */

@@ -268,6 +268,22 @@ export function buildExportTable(rows: readonly PatchRow[], opts: BuildTableOpti
   return { columns, records, warnings };
 }
 
+export const UNIT_LABEL: Record<string, string> = { m2: '平方米', mu: '亩', ratio: '比例', none: '' };
+
+// Dictionary names that occur twice (耕地面积: delivered gdmj and analysed farmland_m2).
+const DUPLICATE_NAMES = new Set(FIELDS.map((f) => f.name).filter((n, i, all) => all.indexOf(n) !== i));
+
+/**
+ * The title of a dictionary column for people (Excel header, GeoPackage alias): its Chinese name,
+ * qualified by origin where two fields share a name, and by unit for areas.
+ */
+export function columnTitle(f: FieldDef): string {
+  const q: string[] = [];
+  if (DUPLICATE_NAMES.has(f.name) && f.group === 'delivered') q.push('下发');
+  if (f.unit === 'm2' || f.unit === 'mu') q.push(UNIT_LABEL[f.unit]!);
+  return q.length ? `${f.name}（${q.join('，')}）` : f.name;
+}
+
 export interface RenamedColumn {
   /** The delivered attribute name. */
   from: string;

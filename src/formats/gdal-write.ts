@@ -83,7 +83,10 @@ function layerVrt(layer: OgrLayer, geojsonPath: string, srcLayer: string): strin
 }
 
 function geojson(layer: OgrLayer): string {
-  const features = layer.features.map((f) => {
+  // GDAL learns the source fields from the features, so an empty layer gets one placeholder that
+  // ogr2ogr then skips (-limit 0).
+  const records = layer.features.length > 0 ? layer.features : [{ geometry: null, values: layer.fields.map(() => null) }];
+  const features = records.map((f) => {
     const properties: Record<string, ExportValue> = {};
     f.values.forEach((v, j) => {
       properties[`c${j}`] = v;
@@ -133,6 +136,7 @@ export async function ogrWrite(
           '-nln',
           layer.name,
           ...(layer.layerOptions ?? []).flatMap((o) => ['-lco', o]),
+          ...(layer.features.length === 0 ? ['-limit', '0'] : []),
         ];
         let written;
         try {

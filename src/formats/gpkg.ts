@@ -7,6 +7,7 @@
 // strings have no width limit and numbers keep full precision.
 import type { CrsDef } from '../geo/crs.ts';
 import {
+  columnTitle,
   isPointGeometry,
   nameColumns,
   reprojectGeometry,
@@ -44,14 +45,21 @@ export async function writeGeoPackage(table: ExportTable, opts: GpkgWriteOptions
     key: (n) => n.toLowerCase(),
     reserved: [FID, GEOM],
   });
+  // Aliases must be unique per table (gpkg_data_columns); a delivered name equal to one goes without.
+  const aliases = new Set(table.columns.flatMap((c) => (c.field ? [columnTitle(c.field)] : [])));
   const fields: OgrField[] = table.columns.map((col, j) => {
     const f = col.field;
+    let alternativeName: string | undefined = f ? columnTitle(f) : undefined;
+    if (!f && !aliases.has(col.delivered!)) {
+      alternativeName = col.delivered;
+      aliases.add(col.delivered!);
+    }
     return {
       name: names[j]!,
       kind: col.kind,
-      alternativeName: f ? f.name : col.delivered,
+      alternativeName,
       comment: f
-        ? `${f.description}${f.unit === 'm2' ? '（单位：平方米）' : ''}`
+        ? f.description
         : `部下发的原始属性“${col.delivered}”，原样输出`,
     };
   });

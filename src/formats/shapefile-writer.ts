@@ -121,10 +121,12 @@ function fieldFor(
     }
     case 'real': {
       const decimals = Math.min(col.decimals, 15);
-      let width = Math.max(col.width, decimals + 2);
+      let width = Math.max(col.width, decimals + 3);
       for (const v of values)
         if (typeof v === 'number') width = Math.max(width, v.toFixed(decimals).length);
-      return { name, kind: 'real', width, precision: decimals };
+      // ogr2ogr counts a Real's width as digits only unless the source driver says otherwise and
+      // adds 2 for sign and decimal point on the way into a DBF (GDAL RFC 94), so ask for 2 less.
+      return { name, kind: 'real', width: width - 2, precision: decimals };
     }
     case 'integer':
     case 'integer64': {

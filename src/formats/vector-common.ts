@@ -105,11 +105,15 @@ const GEOMETRY_CHINESE: Record<string, string> = {
 /** The refusal of a non-polygon where a polygon is required, worded like the Shapefile reader's. */
 export function notPolygon(file: string, what: string, actual: string, details: Record<string, unknown> = {}): WeipianError {
   const zh = GEOMETRY_CHINESE[actual] ?? actual;
-  return new WeipianError(
-    'geometry_not_polygon',
-    `${file} ${what}是${zh}（${actual}），图斑和参考图层必须是面（Polygon）。`,
-    { file, expected: 'Polygon', actual, ...details },
-  );
+  const need = /Point$/.test(actual)
+    ? '参考图层必须是面（Polygon）；点只能作为只有中心点坐标的图斑导入'
+    : '图斑和参考图层都必须是面（Polygon）';
+  return new WeipianError('geometry_not_polygon', `${file} ${what}是${zh}（${actual}），${need}。`, {
+    file,
+    expected: 'Polygon',
+    actual,
+    ...details,
+  });
 }
 
 /** Shoelace sum; positive for counter-clockwise rings in a y-up system. */

@@ -12,7 +12,7 @@ import { existingJcbh, insertPatches, type NewPatch, type PatchSource } from '..
 import { attributesToJson } from '../formats/attributes.ts';
 import { encodeWkb } from '../geo/wkb.ts';
 import { muToM2 } from '../geo/units.ts';
-import { openArealSource, isRefused, type ReadOptions } from './read-areal.ts';
+import { openArealSource, isRefused, isPointFeature, type ReadOptions } from './read-areal.ts';
 import { noProgress, type ProgressFn } from './progress.ts';
 
 export const PATCH_SOURCES: Record<string, PatchSource> = {
@@ -56,6 +56,14 @@ export interface ImportSummary {
   unmappedFields: string[];
   totalAreaM2: number;
   dryRun: boolean;
+  /** Delivery format read: 'shapefile', 'geopackage', 'filegdb', 'geojson', 'kml', 'xlsx', 'csv'. */
+  format: string;
+  /** Layer, sheet or KML folder read, when the format has several. */
+  layer: string | null;
+  /** Patches stored as centre points (a table without boundaries): their area is the delivered 监测面积. */
+  points: number;
+  /** Assumptions made while reading (CRS by convention, axis order chosen …). */
+  notes: string[];
 }
 
 async function loadUserMapping(m: ImportPatchesOptions['mapping']): Promise<Record<string, string> | undefined> {
@@ -92,7 +100,7 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
   if (!batch) throw new WeipianError('batch_not_found', `批次不存在：${opts.batch}`, { batch: opts.batch }, 404);
   const userMapping = await loadUserMapping(opts.mapping);
 
-  const src = await openArealSource(input, opts);
+  const src = await openArealSource(input, opts, { points: true });
   try {
     const { map, unmapped } = resolveMapping(
       src.fields.map((f) => f.name),
@@ -115,7 +123,12 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
       unmappedFields: unmapped,
       totalAreaM2: 0,
       dryRun: opts.dryRun === true,
+      format: src.format,
+      layer: src.layer,
+      points: 0,
+      notes: src.notes,
     };
+    const pointIndexes: number[] = [];
     const seen = new Map<string, number>();
     const duplicates = new Set<string>();
     for await (const f of src.features()) {
@@ -133,8 +146,16 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
       }
       if (seen.has(jcbh)) duplicates.add(jcbh);
       seen.set(jcbh, f.index);
-      if (f.repaired) summary.repaired.push({ index: f.index, jcbh, issue: f.validityIssue ?? '' });
-      summary.totalAreaM2 += f.areaM2;
+      // A centre-only patch has no polygon to measure: its area is the delivered 监测面积.
+      const point = isPointFeature(f);
+      const areaM2 = point ? toM2(core.jcmj, opts.areaUnit) : f.areaM2;
+      if (areaM2 === null || !(areaM2 > 0)) {
+        summary.refused.push({ index: f.index, jcbh, reason: '只有中心点坐标的图斑缺少监测面积（或不大于 0），无法确定面积' });
+        continue;
+      }
+      if (point) pointIndexes.push(f.index);
+      else if (f.repaired) summary.repaired.push({ index: f.index, jcbh, issue: f.validityIssue ?? '' });
+      summary.totalAreaM2 += areaM2;
       rows.push({
         batchId: batch.id,
         featureIndex: f.index,
@@ -154,9 +175,9 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
         srcCrs: src.crs.code,
         geomSource: encodeWkb(f.geomSource),
         geom: encodeWkb(f.geom),
-        geomRepaired: f.repaired ? encodeWkb(f.repaired) : null,
-        validityIssue: f.validityIssue,
-        areaM2: f.areaM2,
+        geomRepaired: !point && f.repaired ? encodeWkb(f.repaired) : null,
+        validityIssue: point ? null : f.validityIssue,
+        areaM2,
         bbox: f.bbox,
       });
     }
@@ -178,6 +199,7 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
     }
     if (rows.length === 0) throw new WeipianError('no_features', '文件中没有可导入的图斑', { file: src.sourceFile });
     summary.imported = rows.length;
+    summary.points = pointIndexes.length;
     if (opts.dryRun) return summary;
 
     await db.transaction(async (tx) => {
@@ -205,6 +227,7 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
           crs: opts.crs ?? null,
           encoding: opts.encoding ?? null,
           swapXY: opts.swapXY === true,
+          layer: opts.layer ?? null,
           areaUnit: opts.areaUnit,
           source,
           mapping: map,
@@ -218,6 +241,11 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
         tx,
         rows.map((r) => ({ ...r, importId: imp.id })),
       );
+      if (pointIndexes.length > 0)
+        await tx.query(
+          "UPDATE patches SET geometry_kind = 'point' WHERE import_id = $1 AND feature_index = ANY($2::int[])",
+          [imp.id, pointIndexes],
+        );
       // One event per import; per-feature repairs and refusals stay in imports.summary.
       await appendEvent(tx, {
         actor: opts.actor,

@@ -1,26 +1,36 @@
-// The common front half of every areal import: find the Shapefile (folder, .shp or zip), resolve
-// its encoding and CRS, and yield each feature as delivered, in EPSG:4490, validated and — when
-// invalid — repaired into a separate geometry, with its official ellipsoidal area.
+// The common front half of every areal import: open the delivery whatever its format (Shapefile,
+// GeoPackage, File Geodatabase, GeoJSON, KML/KMZ, Excel/CSV table — see formats/vector-source.ts),
+// resolve its CRS, and yield each feature as delivered, in EPSG:4490, validated and — when
+// invalid — repaired into a separate geometry, with its official ellipsoidal area. Patches may
+// also be centre points (tables without a boundary); reference layers may not.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { WeipianError } from '../domain/errors.ts';
-import { resolveShapefileInput } from '../formats/source.ts';
-import { openShapefile, type ShapefileSource } from '../formats/shapefile.ts';
+import { openVectorSource, notPolygon, FORMAT_NAMES, type VectorField, type VectorFormat, type VectorSource } from '../formats/vector-source.ts';
 import { crsFromPrj } from '../geo/prj.ts';
-import { getCrs, toCgcs2000, inChina, diagnoseCoordinates, type CrsDef } from '../geo/crs.ts';
+import { toCgcs2000, inChina, diagnoseCoordinates, type CrsDef } from '../geo/crs.ts';
 import { initGeos } from '../geo/geos.ts';
 import { ellipsoidalArea } from '../geo/area.ts';
-import { bboxOf, mapCoords, polygonsOf, type Areal, type BBox, type Position } from '../geo/geometry.ts';
+import {
+  bboxOfGeometry,
+  mapGeometry,
+  polygonsOf,
+  type Areal,
+  type BBox,
+  type PatchGeometry,
+  type Point,
+  type Position,
+} from '../geo/geometry.ts';
 
 export interface ReadOptions {
   encoding?: string;
-  /** Overrides the .prj: 'EPSG:4527', '4527'. */
+  /** Overrides the CRS the file declares (.prj, GeoPackage, GeoJSON crs …): 'EPSG:4527', '4527'. */
   crs?: string;
   /** Delivered X/Y are northing/easting (surveyors' order): swap before anything else. */
   swapXY?: boolean;
-  /** Which Shapefile to take from a folder or zip holding several (base name). */
+  /** Which dataset of a folder/zip, layer of a GeoPackage/FileGDB, sheet of a workbook, folder of a KML. */
   layer?: string;
   maxUnzippedBytes: number;
 }
@@ -39,26 +49,44 @@ export interface ArealFeature {
   bbox: BBox;
 }
 
+/** A patch delivered only by its centre: nothing to validate or measure. */
+export interface PointFeature {
+  index: number;
+  attributes: Record<string, unknown>;
+  geomSource: Point;
+  geom: Point;
+  bbox: BBox;
+}
+
 export interface RefusedFeature {
   index: number;
   attributes: Record<string, unknown>;
   reason: string;
 }
 
-export interface ArealSource {
+export interface ArealSource<F = ArealFeature> {
   sourceFile: string;
   sourceSha256: string;
+  format: VectorFormat;
+  /** Layer, sheet or KML folder read, when the format has several. */
+  layer: string | null;
   encoding: string;
   encodingSource: string;
   crs: CrsDef;
-  fields: ShapefileSource['fields'];
+  /** Chinese remarks on assumptions made while reading (CRS by convention, axis order …). */
+  notes: string[];
+  fields: VectorField[];
   featureCount: number;
-  features(): AsyncIterable<ArealFeature | RefusedFeature>;
+  features(): AsyncIterable<F | RefusedFeature>;
   close(): Promise<void>;
 }
 
-export function isRefused(f: ArealFeature | RefusedFeature): f is RefusedFeature {
+export function isRefused<F extends object>(f: F | RefusedFeature): f is RefusedFeature {
   return 'reason' in f;
+}
+
+export function isPointFeature(f: ArealFeature | PointFeature): f is PointFeature {
+  return f.geom.type === 'Point';
 }
 
 /** SHA-256 over one file, or over several in the given order (a Shapefile is several files). */
@@ -68,75 +96,101 @@ export async function sha256Files(paths: string[]): Promise<string> {
   return hash.digest('hex');
 }
 
-function resolveCrs(src: ShapefileSource, override?: string): CrsDef {
-  if (override) return getCrs(override);
+function resolveCrs(src: VectorSource): CrsDef {
+  if (src.crs) return src.crs;
   if (src.prj === null)
     throw new WeipianError(
       'crs_missing',
-      '文件没有坐标系（缺少 .prj），请用 --crs 指定，例如 --crs EPSG:4527（CGCS2000 3度带39带，带号前缀）',
-      { file: src.path },
+      src.format === 'shapefile'
+        ? '文件没有坐标系（缺少 .prj），请用 --crs 指定，例如 --crs EPSG:4527（CGCS2000 3度带39带，带号前缀）'
+        : `${FORMAT_NAMES[src.format]}${src.layer ? ` 图层“${src.layer}”` : ''}没有坐标系定义，请用 --crs 指定，例如 --crs EPSG:4527（CGCS2000 3度带39带，带号前缀）`,
+      { file: src.path, layer: src.layer },
     );
   return crsFromPrj(src.prj);
 }
 
-function firstVertex(g: Areal): Position {
-  return polygonsOf(g)[0]![0]![0]!;
+function firstVertex(g: PatchGeometry): Position {
+  return g.type === 'Point' ? g.coordinates : polygonsOf(g)[0]![0]![0]!;
 }
 
-/**
- * The feature in EPSG:4490. A whole file whose coordinates do not transform or do not land in
- * China is refused, saying why when it can tell (swapped axes, wrong CRS).
- */
-function toGeographic(source: Areal, crs: CrsDef, toGeo: (p: Position) => Position, index: number): Areal {
-  let g: Areal | null;
-  try {
-    g = crs.kind === 'geographic' && crs.datum === 'CGCS2000' ? source : mapCoords(source, toGeo);
-  } catch {
-    g = null; // proj4 refuses coordinates far outside the zone: diagnosed below
-  }
-  const b = g ? bboxOf(g) : null;
-  const lon = b ? (b.minx + b.maxx) / 2 : NaN;
-  const lat = b ? (b.miny + b.maxy) / 2 : NaN;
-  if (g && Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat)) return g;
+/** Refuses a whole file whose coordinates do not land in China, saying why when it can tell. */
+function checkLocation(g: PatchGeometry, source: PatchGeometry, crs: CrsDef, index: number): void {
+  const b = bboxOfGeometry(g);
+  const lon = (b.minx + b.maxx) / 2;
+  const lat = (b.miny + b.maxy) / 2;
+  if (Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat)) return;
   const [x, y] = firstVertex(source);
   const diag = diagnoseCoordinates(x, y);
   if (diag.swapped)
     throw new WeipianError(
       'coords_swapped',
-      `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内，X/Y 看起来写反了（测绘习惯 X 为北坐标），请加 --swap-xy 重新导入`,
+      `第 ${index + 1} 个要素的坐标换算后不在中国境内，X/Y 看起来写反了（测绘习惯 X 为北坐标），请加 --swap-xy 重新导入`,
       { index, x, y, crs: crs.code, diagnosis: diag },
     );
   throw new WeipianError(
     'coords_outside_china',
-    `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内，请检查坐标系（--crs）。${diag.message}`,
+    `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内（${lon.toFixed(4)}, ${lat.toFixed(4)}），请检查坐标系（--crs）`,
     { index, x, y, crs: crs.code, lon, lat, diagnosis: diag },
   );
 }
 
-export async function openArealSource(input: string, opts: ReadOptions): Promise<ArealSource> {
-  const resolved = await resolveShapefileInput(input, {
+/** Opens a delivery whose features must all be polygons (reference layers). */
+export function openArealSource(input: string, opts: ReadOptions): Promise<ArealSource<ArealFeature>>;
+/** Opens a delivery of patches, which may also be centre points. */
+export function openArealSource(
+  input: string,
+  opts: ReadOptions,
+  accept: { points: true },
+): Promise<ArealSource<ArealFeature | PointFeature>>;
+export async function openArealSource(
+  input: string,
+  opts: ReadOptions,
+  accept: { points: boolean } = { points: false },
+): Promise<ArealSource<ArealFeature | PointFeature>> {
+  const src = await openVectorSource(input, {
     layer: opts.layer,
+    encoding: opts.encoding,
+    crs: opts.crs,
+    swapXY: opts.swapXY,
     maxUnzippedBytes: opts.maxUnzippedBytes,
+    geometry: accept.points ? 'polygon-or-point' : 'polygon',
   });
   try {
-    const src = await openShapefile(resolved.shpPath, { encoding: opts.encoding });
-    const crs = resolveCrs(src, opts.crs);
+    const crs = resolveCrs(src);
     const toGeo = toCgcs2000(crs);
     const geos = await initGeos();
-    // A delivered file (zip or .shp) is identified by its own bytes; a folder by all its parts.
-    const parts = [src.files.shp, src.files.shx, src.files.dbf, src.files.prj, src.files.cpg];
-    const hashed = (await stat(input)).isFile() && !input.toLowerCase().endsWith('.shp') ? [input] : parts;
-    const sourceSha256 = await sha256Files(hashed.filter((p): p is string => typeof p === 'string'));
-    const swap = (p: Position): Position => [p[1], p[0]];
+    // A delivered file (zip, .gpkg, table …) is identified by its own bytes; a folder or a .shp by
+    // all the parts of the dataset read.
+    const hashed = (await stat(input)).isFile() && !input.toLowerCase().endsWith('.shp') ? [input] : src.files;
+    const sourceSha256 = await sha256Files(hashed);
+    // Tables have already chosen their axis order (they try both); others swap on request.
+    const swap = opts.swapXY === true && !src.axisResolved;
+    const swapXY = (p: Position): Position => [p[1], p[0]];
+    const identity = crs.kind === 'geographic' && crs.datum === 'CGCS2000';
 
-    async function* features(): AsyncIterable<ArealFeature | RefusedFeature> {
+    async function* features(): AsyncIterable<ArealFeature | PointFeature | RefusedFeature> {
       for await (const f of src.features()) {
         if (f.geometry === null) {
-          yield { index: f.index, attributes: f.attributes, reason: '空几何（该记录没有图形）' };
+          yield { index: f.index, attributes: f.attributes, reason: f.problem ?? '空几何（该记录没有图形）' };
           continue;
         }
-        const geomSource = opts.swapXY ? mapCoords(f.geometry, swap) : f.geometry;
-        const geom = toGeographic(geomSource, crs, toGeo, f.index);
+        const delivered: PatchGeometry = swap ? mapGeometry(f.geometry, swapXY) : f.geometry;
+        const inGeo: PatchGeometry = identity ? delivered : mapGeometry(delivered, toGeo);
+        checkLocation(inGeo, delivered, crs, f.index);
+        if (inGeo.type === 'Point') {
+          if (!accept.points)
+            throw notPolygon(basename(src.path), `第 ${f.index + 1} 个要素`, 'Point', { index: f.index });
+          yield {
+            index: f.index,
+            attributes: f.attributes,
+            geomSource: delivered as Point,
+            geom: inGeo,
+            bbox: bboxOfGeometry(inGeo),
+          };
+          continue;
+        }
+        const geomSource = delivered as Areal;
+        const geom = inGeo;
         const validity = geos.validity(geom);
         let repaired: Areal | null = null;
         if (!validity.valid) {
@@ -158,7 +212,7 @@ export async function openArealSource(input: string, opts: ReadOptions): Promise
           repaired,
           validityIssue: validity.valid ? null : (validity.reason ?? 'invalid'),
           areaM2: ellipsoidalArea(repaired ?? geom),
-          bbox: bboxOf(geom),
+          bbox: bboxOfGeometry(geom),
         };
       }
     }
@@ -166,16 +220,19 @@ export async function openArealSource(input: string, opts: ReadOptions): Promise
     return {
       sourceFile: basename(input),
       sourceSha256,
+      format: src.format,
+      layer: src.layer,
       encoding: src.encoding.encoding,
       encodingSource: src.encoding.source,
       crs,
+      notes: src.notes,
       fields: src.fields,
       featureCount: src.featureCount,
       features,
-      close: resolved.cleanup,
+      close: () => src.close(),
     };
   } catch (e) {
-    await resolved.cleanup();
+    await src.close();
     throw e;
   }
 }

@@ -11,12 +11,15 @@ import { registerAuth } from './auth.ts';
 import { loadAuthSettings, type AuthSettings } from '../auth/settings.ts';
 import { authRoutes } from './routes/auth.ts';
 import { userRoutes } from './routes/users.ts';
+import { operatorRoutes, type OperatorRouteOptions } from './routes/operator.ts';
 
 export interface AppOptions {
   db: Db;
   logger?: boolean;
   /** Session/throttle settings over the environment's (tests inject a clock). */
   auth?: Partial<AuthSettings>;
+  /** When set, the local operator (the CLI) may act through POST /api/operator/:command. */
+  operator?: Omit<OperatorRouteOptions, 'db'>;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -49,5 +52,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(batchRoutes, { db: opts.db });
   await app.register(referenceRoutes, { db: opts.db });
   await app.register(eventRoutes, { db: opts.db });
+  if (opts.operator) await app.register(operatorRoutes, { db: opts.db, ...opts.operator });
   return app;
 }

@@ -19,7 +19,9 @@ async function snapshot(db: Db): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const t of await tablesInOrder(db)) {
     const order = t.key.length ? t.key.map((k) => `"${k}"`).join(', ') : '1';
-    const rows = await db.query<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM "${t.name}" t ORDER BY ${order}`);
+    const rows = await db.query<{ j: string }>(
+      `SELECT row_to_json(t)::text AS j FROM "${t.name}" t ORDER BY ${order}`,
+    );
     out[t.name] = rows.map((r) => r.j);
   }
   // applied_at differs between databases by design; the versions must not.
@@ -36,12 +38,22 @@ for (const engine of engines()) {
     before(async () => {
       src = await freshDb(engine);
       dir = await mkdtemp(path.join(tmpdir(), 'weipian-backup-'));
-      const shp = (await writeShapefile(dir, deliveryFeatures(), { name: 'tb', lco: ['ENCODING=CP936'] })).shp;
+      const shp = (await writeShapefile(dir, deliveryFeatures(), { name: 'tb', lco: ['ENCODING=CP936'] }))
+        .shp;
       await createBatch(src.db, { slug: '2017-land', kind: 'land', year: 2017, actor: 'tester' });
-      await importPatches(src.db, shp, { batch: '2017-land', areaUnit: 'm2', source: '卫片', actor: 'tester', maxUnzippedBytes: 1e8 });
+      await importPatches(src.db, shp, {
+        batch: '2017-land',
+        areaUnit: 'm2',
+        source: '卫片',
+        actor: 'tester',
+        maxUnzippedBytes: 1e8,
+      });
       filesDir = path.join(dir, 'files');
       await mkdir(path.join(filesDir, 'ab'), { recursive: true });
-      await writeFile(path.join(filesDir, 'ab', '现场照片.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
+      await writeFile(
+        path.join(filesDir, 'ab', '现场照片.jpg'),
+        Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]),
+      );
       file = path.join(dir, 'weipian.backup.zip');
       const s = await backup(src.db, filesDir, file);
       assert.equal(s.files, 1);
@@ -66,7 +78,12 @@ for (const engine of engines()) {
           );
           assert.equal(r.files, 1);
           // Sequences continue after the restored ids: a new batch gets the next id.
-          const b = await createBatch(dst.db, { slug: '2017-mineral', kind: 'mineral', year: 2017, actor: 't' });
+          const b = await createBatch(dst.db, {
+            slug: '2017-mineral',
+            kind: 'mineral',
+            year: 2017,
+            actor: 't',
+          });
           assert.equal(b.id, 2);
         } finally {
           await dst.drop();

@@ -20,7 +20,9 @@ import { appendEvent, chainHead, listEvents, verifyChain } from '../../src/store
 import { updateVersioned } from '../../src/store/versioned.ts';
 import { eventHash, GENESIS_HASH, type VerifyResult } from '../../src/domain/hashchain.ts';
 import { isWeipianError } from '../../src/domain/errors.ts';
-import { openDb, type Db, type Queryable } from '../../src/store/db.ts';
+import type { Db, Queryable } from '../../src/store/db.ts';
+import { openFromConfig } from '../../src/cli/context.ts';
+import { loadConfig } from '../../src/config.ts';
 
 const patchOpts = (batch: string): ImportPatchesOptions => ({
   batch,
@@ -510,8 +512,8 @@ for (const engine of engines()) {
     let dir: string;
     let env: Record<string, string>;
     let drop: () => Promise<void>;
-    const open = () =>
-      env.DATABASE_URL ? openDb({ url: env.DATABASE_URL }) : openDb({ dataDir: env.WEIPIAN_DATA });
+    // The database exactly where the command finds it (PGlite keeps its files in a folder inside WEIPIAN_DATA).
+    const open = () => openFromConfig(loadConfig(env));
     before(async () => {
       dir = await mkdtemp(path.join(tmpdir(), 'weipian-audit-cli-'));
       ({ env, drop } = await freshTarget(engine, path.join(dir, 'data')));

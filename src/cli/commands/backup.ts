@@ -1,9 +1,10 @@
 // weipian backup <file> | weipian restore <file>
 import type { Command } from 'commander';
-import { withDb } from '../context.ts';
+import { resolve } from 'node:path';
+import { operate, withDb } from '../context.ts';
 import { printResult, progressBar } from '../output.ts';
 import { leaf } from '../program.ts';
-import { backup, restore } from '../../jobs/backup.ts';
+import { restore } from '../../jobs/backup.ts';
 
 export function backupCommands(program: Command): void {
   leaf(
@@ -13,11 +14,12 @@ export function backupCommands(program: Command): void {
     (c) => c,
     async (file: string, opts: { json?: boolean }) => {
       const bar = progressBar('备份');
-      const s = await withDb((db, config) => backup(db, config.filesDir, file, bar)).finally(() => bar.done());
+      const s = await operate('backup', { file: resolve(file) }, bar).finally(() => bar.done());
       printResult(
         opts,
         { ok: true, summary: s },
-        () => `已备份到 ${s.file}：${s.tables} 张表 ${s.rows} 行，附件 ${s.files} 个\nSHA-256 ${s.sha256}（另存于 ${s.file}.sha256）`,
+        () =>
+          `已备份到 ${s.file}：${s.tables} 张表 ${s.rows} 行，附件 ${s.files} 个\nSHA-256 ${s.sha256}（另存于 ${s.file}.sha256）`,
       );
     },
   );
@@ -28,13 +30,14 @@ export function backupCommands(program: Command): void {
     (c) => c,
     async (file: string, opts: { json?: boolean }) => {
       const bar = progressBar('恢复');
-      const s = await withDb((db, config) => restore(db, config.filesDir, file, bar), false).finally(() =>
-        bar.done(),
+      const s = await withDb((db, config) => restore(db, config.filesDir, file, bar), false, '恢复').finally(
+        () => bar.done(),
       );
       printResult(
         opts,
         { ok: true, summary: s },
-        () => `已恢复：${s.tables} 张表 ${s.rows} 行，附件 ${s.files} 个（数据库结构版本 ${s.schemaVersion}）`,
+        () =>
+          `已恢复：${s.tables} 张表 ${s.rows} 行，附件 ${s.files} 个（数据库结构版本 ${s.schemaVersion}）`,
       );
     },
   );

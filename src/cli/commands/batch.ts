@@ -1,12 +1,9 @@
 // weipian batch create|list
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { withDb } from '../context.ts';
+import { operate } from '../context.ts';
 import { printResult, fmtArea } from '../output.ts';
 import { leaf, newCommand } from '../program.ts';
-import { createBatch } from '../../services/batches.ts';
-import { listBatches } from '../../store/queries/batches.ts';
-import { loadConfig } from '../../config.ts';
 
 function int(value: string): number {
   const n = Number(value);
@@ -33,17 +30,14 @@ export function batchCommands(program: Command): void {
       slug: string,
       opts: { kind: string; year: number; rules?: string; name?: string; period: string; json?: boolean },
     ) => {
-      const row = await withDb((db) =>
-        createBatch(db, {
-          slug,
-          kind: opts.kind,
-          year: opts.year,
-          rules: opts.rules,
-          name: opts.name,
-          period: opts.period,
-          actor: loadConfig().actor,
-        }),
-      );
+      const row = await operate('batch.create', {
+        slug,
+        kind: opts.kind,
+        year: opts.year,
+        rules: opts.rules,
+        name: opts.name,
+        period: opts.period,
+      });
       printResult(
         opts,
         { ok: true, batch: row },
@@ -58,7 +52,7 @@ export function batchCommands(program: Command): void {
     '列出全部批次',
     (c) => c,
     async (opts: { json?: boolean }) => {
-      const rows = await withDb((db) => listBatches(db));
+      const rows = await operate('batch.list', {});
       printResult(opts, { ok: true, batches: rows }, () =>
         rows.length === 0
           ? '还没有批次。用 weipian batch create 创建。'

@@ -1,11 +1,11 @@
 // weipian import patches|layer
 import type { Command } from 'commander';
-import { withDb } from '../context.ts';
+import { resolve } from 'node:path';
+import { operate } from '../context.ts';
 import { printResult, progressBar, fmtArea } from '../output.ts';
 import { leaf, newCommand } from '../program.ts';
-import { loadConfig } from '../../config.ts';
-import { importPatches, type ImportSummary } from '../../jobs/import-patches.ts';
-import { importLayer, type LayerImportSummary } from '../../jobs/import-layer.ts';
+import type { ImportSummary } from '../../jobs/import-patches.ts';
+import type { LayerImportSummary } from '../../jobs/import-layer.ts';
 import { WeipianError } from '../../domain/errors.ts';
 import { LAYER_TYPES } from '../../store/queries/layers.ts';
 
@@ -38,7 +38,6 @@ function readFlags(c: Command): Command {
 }
 
 function readOptions(f: ReadFlags) {
-  const config = loadConfig();
   return {
     crs: f.crs,
     encoding: f.encoding,
@@ -46,8 +45,6 @@ function readOptions(f: ReadFlags) {
     layer: f.layer,
     dryRun: f.dryRun === true,
     skipRefused: f.skipRefused === true,
-    maxUnzippedBytes: config.maxUnzippedBytes,
-    actor: config.actor,
   };
 }
 
@@ -87,16 +84,18 @@ export function importCommands(program: Command): void {
       flags: ReadFlags & { batch: string; mapping?: string; areaUnit: string; source: string },
     ) => {
       const bar = progressBar('导入图斑');
-      const summary = await withDb((db) =>
-        importPatches(db, file, {
+      const summary = await operate(
+        'import.patches',
+        {
           ...readOptions(flags),
+          file: resolve(file),
           batch: flags.batch,
-          mapping: flags.mapping,
+          mapping: flags.mapping && resolve(flags.mapping),
           areaUnit:
             flags.areaUnit === 'mu' ? 'mu' : flags.areaUnit === 'm2' ? 'm2' : invalidUnit(flags.areaUnit),
           source: flags.source,
-          onProgress: bar,
-        }),
+        },
+        bar,
       ).finally(() => bar.done());
       printResult(flags, { ok: true, summary }, () =>
         [`${summary.dryRun ? '检查完毕' : '已导入'}：批次 ${summary.batch}`, ...commonLines(summary)].join(
@@ -118,8 +117,10 @@ export function importCommands(program: Command): void {
       ),
     async (file: string, flags: ReadFlags & { type: string; name?: string }) => {
       const bar = progressBar('导入图层');
-      const summary = await withDb((db) =>
-        importLayer(db, file, { ...readOptions(flags), type: flags.type, name: flags.name, onProgress: bar }),
+      const summary = await operate(
+        'import.layer',
+        { ...readOptions(flags), file: resolve(file), type: flags.type, name: flags.name },
+        bar,
       ).finally(() => bar.done());
       printResult(flags, { ok: true, summary }, () =>
         [

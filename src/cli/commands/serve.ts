@@ -5,6 +5,10 @@ import { openFromConfig } from '../context.ts';
 import { buildApp } from '../../server/app.ts';
 import { leaf } from '../program.ts';
 import { ensureInitialAdmin } from '../../services/bootstrap.ts';
+import { mkdirSync } from 'node:fs';
+import { acquireLock, isLock } from '../../store/lock.ts';
+import { removeOperatorToken, writeOperatorToken } from '../../server/operator-token.ts';
+import { WeipianError } from '../../domain/errors.ts';
 
 export function serveCommand(program: Command): void {
   leaf(
@@ -14,14 +18,45 @@ export function serveCommand(program: Command): void {
     (c) => c.option('--port <port>', '端口（默认 8080 或 WEIPIAN_PORT）').option('--host <host>', '监听地址（默认 127.0.0.1）'),
     async (opts: { port?: string; host?: string; json?: boolean }) => {
       const config = loadConfig();
+      const host = opts.host ?? config.host;
+      const port = opts.port ? Number(opts.port) : config.port;
+      const url = `http://${host}:${port}/`;
+      // The server owns the PGlite folder while it runs; CLI commands then act through its API.
+      let operator: { token: string; release(): void } | undefined;
+      if (!config.databaseUrl) {
+        mkdirSync(config.dataDir, { recursive: true });
+        const lock = acquireLock(config.dataDir, 'server', url);
+        if (!isLock(lock))
+          throw new WeipianError(
+            'data_in_use',
+            lock.kind === 'server'
+              ? `已有 weipian serve（进程 ${lock.pid}，${lock.url ?? ''}）在使用数据目录 ${config.dataDir}`
+              : `weipian 命令（进程 ${lock.pid}）正在使用数据目录 ${config.dataDir}，请等它结束后再启动服务`,
+            { owner: lock },
+          );
+        operator = { token: writeOperatorToken(config.dataDir), release: lock.release };
+      }
       const db = await openFromConfig(config);
       // A new installation gets one administrator; its one-time password is printed below, once.
       const initialAdmin = await ensureInitialAdmin(db);
-      const app = await buildApp({ db });
-      const host = opts.host ?? config.host;
-      const port = opts.port ? Number(opts.port) : config.port;
-      await app.listen({ host, port });
-      const url = `http://${host}:${port}/`;
+      const app = await buildApp({
+        db,
+        operator: operator && {
+          token: operator.token,
+          context: { filesDir: config.filesDir, maxUnzippedBytes: config.maxUnzippedBytes },
+        },
+      });
+      try {
+        await app.listen({ host, port });
+      } catch (e) {
+        await app.close();
+        await db.close();
+        if (operator) {
+          removeOperatorToken(config.dataDir);
+          operator.release();
+        }
+        throw new WeipianError('listen_failed', `无法在 ${url} 启动服务：${(e as Error).message}`);
+      }
       if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, url, engine: db.engine, data: db.location, initialAdmin })}\n`);
       else process.stdout.write(`卫片执法监督检查系统已启动：${url}\n数据库：${db.engine === 'pglite' ? `内嵌 PGlite（${db.location}）` : `PostgreSQL（${db.location}）`}\n`);
       if (initialAdmin && !opts.json)
@@ -31,6 +66,10 @@ export function serveCommand(program: Command): void {
       const stop = async () => {
         await app.close();
         await db.close();
+        if (operator) {
+          removeOperatorToken(config.dataDir);
+          operator.release();
+        }
         process.exit(0);
       };
       process.once('SIGINT', stop);

@@ -1,14 +1,13 @@
 // weipian users add|list|disable|enable|reset — account administration by the local operator (who
-// has the database anyway), recorded as config.actor.
+// has the database anyway), recorded as config.actor. Works while `weipian serve` runs: the commands
+// then go through the server as the local operator (src/auth/commands.ts).
 import type { Command } from 'commander';
-import { withDb } from '../context.ts';
+import { operate } from '../context.ts';
 import { printResult } from '../output.ts';
 import { leaf, newCommand } from '../program.ts';
-import { loadConfig } from '../../config.ts';
 import { WeipianError } from '../../domain/errors.ts';
 import { ROLES, ROLE_LABELS } from '../../domain/roles.ts';
-import { createUser, disableUser, enableUser, presentUser, resetPassword, type PublicUser } from '../../auth/users.ts';
-import { listUsers } from '../../store/queries/users.ts';
+import type { PublicUser } from '../../auth/users.ts';
 
 async function readPasswordFromStdin(): Promise<string> {
   if (process.stdin.isTTY)
@@ -26,6 +25,12 @@ function binding(u: PublicUser): string {
   if (u.unit) return `${u.unit.name ?? ''}（${u.unit.code}）`;
   if (u.department) return `${u.department.name ?? ''}（${u.department.code}）`;
   return '—';
+}
+
+/** Dates arrive as Date in-process and as ISO strings through the server. */
+function when(d: Date | string | null): string {
+  if (d === null) return '从未登录';
+  return typeof d === 'string' ? d : d.toISOString();
 }
 
 function status(u: PublicUser): string {
@@ -55,18 +60,15 @@ export function usersCommands(program: Command): void {
       opts: { role: string; unit?: string; department?: string; name?: string; passwordStdin?: boolean; json?: boolean },
     ) => {
       const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
-      const r = await withDb((db, config) =>
-        createUser(db, {
-          username,
-          role: opts.role,
-          unitCode: opts.unit,
-          departmentCode: opts.department,
-          displayName: opts.name,
-          password,
-          actor: config.actor,
-        }),
-      );
-      const user = presentUser(r.user);
+      const r = await operate('users.add', {
+        username,
+        role: opts.role,
+        unitCode: opts.unit,
+        departmentCode: opts.department,
+        displayName: opts.name,
+        password,
+      });
+      const user = r.user;
       printResult(opts, { ok: true, user, oneTimePassword: r.oneTimePassword }, () =>
         [
           `已创建用户 ${user.username}：${user.displayName}，${user.roleLabel}${user.unit || user.department ? `，${binding(user)}` : ''}`,
@@ -82,13 +84,13 @@ export function usersCommands(program: Command): void {
     '列出全部用户',
     (c) => c,
     async (opts: { json?: boolean }) => {
-      const rows = (await withDb((db) => listUsers(db))).map(presentUser);
+      const rows = await operate('users.list', undefined);
       printResult(opts, { ok: true, users: rows }, () =>
         rows.length === 0
           ? '还没有用户。用 weipian users add 创建，或启动 weipian serve 生成初始管理员。'
           : rows
               .map((u) =>
-                [u.username, u.displayName, u.roleLabel, binding(u), status(u), u.lastLoginAt?.toISOString() ?? '从未登录'].join(
+                [u.username, u.displayName, u.roleLabel, binding(u), status(u), when(u.lastLoginAt)].join(
                   '\t',
                 ),
               )
@@ -103,8 +105,8 @@ export function usersCommands(program: Command): void {
     '停用用户（立即结束其全部登录会话）',
     (c) => c,
     async (username: string, opts: { json?: boolean }) => {
-      const r = await withDb((db) => disableUser(db, { username }, { actor: loadConfig().actor }));
-      const user = presentUser(r.user);
+      const r = await operate('users.disable', { username });
+      const user = r.user;
       printResult(opts, { ok: true, user, changed: r.changed, revokedSessions: r.revokedSessions }, () =>
         r.changed
           ? `已停用用户 ${user.username}，结束登录会话 ${r.revokedSessions} 个`
@@ -119,8 +121,8 @@ export function usersCommands(program: Command): void {
     '重新启用已停用的用户',
     (c) => c,
     async (username: string, opts: { json?: boolean }) => {
-      const r = await withDb((db) => enableUser(db, { username }, { actor: loadConfig().actor }));
-      const user = presentUser(r.user);
+      const r = await operate('users.enable', { username });
+      const user = r.user;
       printResult(opts, { ok: true, user, changed: r.changed }, () =>
         r.changed ? `已启用用户 ${user.username}` : `用户 ${user.username} 原已启用，未作改动`,
       );
@@ -133,8 +135,8 @@ export function usersCommands(program: Command): void {
     '重置密码：生成新的一次性密码并结束其全部登录会话',
     (c) => c,
     async (username: string, opts: { json?: boolean }) => {
-      const r = await withDb((db) => resetPassword(db, { username }, { actor: loadConfig().actor }));
-      const user = presentUser(r.user);
+      const r = await operate('users.reset', { username });
+      const user = r.user;
       printResult(
         opts,
         { ok: true, user, oneTimePassword: r.oneTimePassword, revokedSessions: r.revokedSessions },
