@@ -15,11 +15,18 @@ import {
   type OperatorResult,
 } from '../services/operator.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
+import { recoverInterruptedImports } from '../jobs/recover.ts';
 
 export async function openFromConfig(config: Config = loadConfig(), migrate = true): Promise<Db> {
-  if (config.databaseUrl) return openDb({ url: config.databaseUrl, migrate });
-  mkdirSync(config.pgliteDir, { recursive: true });
-  return openDb({ dataDir: config.pgliteDir, migrate });
+  let db: Db;
+  if (config.databaseUrl) db = await openDb({ url: config.databaseUrl, migrate });
+  else {
+    mkdirSync(config.pgliteDir, { recursive: true });
+    db = await openDb({ dataDir: config.pgliteDir, migrate });
+  }
+  // Imports killed mid-way left invisible staging rows: clear those whose process is gone.
+  if (migrate) await recoverInterruptedImports(db);
+  return db;
 }
 
 function busy(owner: LockInfo, dataDir: string, what: string): WeipianError {

@@ -167,7 +167,16 @@ export class ChainVerifier {
         actual: String(this.lastSeq),
         message: `第 ${this.count + 1} 条事件（seq ${this.lastSeq + 1}）缺失：链头记录到 seq ${head.seq}，事件只到 seq ${this.lastSeq}`,
       };
-    if (head.seq !== this.lastSeq || head.hash !== this.lastHash)
+    if (head.seq < this.lastSeq)
+      return {
+        index: head.seq + 1,
+        seq: head.seq + 1,
+        kind: 'head_mismatch',
+        expected: String(head.seq),
+        actual: String(this.lastSeq),
+        message: `第 ${head.seq + 1} 条事件（seq ${head.seq + 1}）在链头之后：链头记录到 seq ${head.seq}，事件却到 seq ${this.lastSeq}（事件绕过追加写入，或链头被回退）`,
+      };
+    if (head.hash !== this.lastHash)
       return {
         index: this.count,
         seq: this.lastSeq,

@@ -1,76 +1,15 @@
 // GeoPackage and File Geodatabase through gdal3.js (GDAL compiled to WASM). GDAL describes the
-// dataset (layers, fields, CRS as WKT1 for crsFromPrj) and converts the chosen layer to GeoJSON in a
-// scratch folder on disk; the features are then streamed from that file one line at a time (GDAL's
-// GeoJSON writer puts each feature on its own line), so a large land-use layer never sits in memory
-// as one JSON document.
+// dataset (layers, fields, CRS as WKT1 for crsFromPrj) and converts the chosen layer to GeoJSON in
+// its in-memory file system; the bytes are taken out at once (freeing GDAL's copy) and the features
+// are parsed one line at a time (GDAL's GeoJSON writer puts each feature on its own line), so a large
+// land-use layer is held as bytes, never as one JSON document or one string.
 //
-// gdal3.js keeps global state (one mounted input folder, one error slot), so every call into it
-// runs under one process-wide lock; the WASM module is initialised once (about a second).
+// GDAL is shared with the exporters: gdal-init.ts owns the one instance and the lock around it.
 
-import { mkdtempSync, rmSync, createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { WeipianError, isWeipianError } from '../domain/errors.ts';
-
-interface GdalDataset {
-  pointer: number;
-  path: string;
-}
-
-interface GdalApi {
-  open(file: string, options?: string[]): Promise<{ datasets: GdalDataset[]; errors: unknown[] }>;
-  close(ds: GdalDataset): Promise<void>;
-  ogrinfo(ds: GdalDataset, options?: string[]): Promise<unknown>;
-  ogr2ogr(ds: GdalDataset, options: string[], outputName: string): Promise<{ local: string; real: string }>;
-}
-
-interface GdalConfig {
-  path: string;
-  dest: string;
-  logHandler: (message: string, type: string) => void;
-  errorHandler: (message: string, type: string) => void;
-}
-
-const require = createRequire(import.meta.url);
-let pending: Promise<{ gdal: GdalApi; outDir: string }> | undefined;
-/** GDAL's stderr during the current locked operation, for error messages. */
-const messages: string[] = [];
-
-function initGdal(): Promise<{ gdal: GdalApi; outDir: string }> {
-  pending ??= (async () => {
-    const init = require('gdal3.js/node.js') as (config: GdalConfig) => Promise<GdalApi>;
-    const pkgDir = path.join(path.dirname(require.resolve('gdal3.js/node.js')), 'dist', 'package');
-    const outDir = mkdtempSync(path.join(os.tmpdir(), 'weipian-gdal-'));
-    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
-    // gdal3.js reads its data file from "./" + path, so the path must be relative to the cwd.
-    const rel = path.relative(process.cwd(), pkgDir) || '.';
-    const gdal = await init({
-      path: rel,
-      dest: outDir,
-      logHandler: () => undefined,
-      errorHandler: (m) => {
-        messages.push(m.trim());
-      },
-    });
-    return { gdal, outDir };
-  })().catch((e: unknown) => {
-    pending = undefined;
-    throw e;
-  });
-  return pending;
-}
-
-let queue: Promise<unknown> = Promise.resolve();
-
-function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-  const run = queue.then(fn, fn);
-  queue = run.catch(() => undefined);
-  return run;
-}
+import { GDAL_WORK_ROOT, withGdal, type GdalDataset } from './gdal-init.ts';
 
 export interface GdalField {
   name: string;
@@ -96,8 +35,8 @@ export interface GdalExport {
   driver: string;
   layers: GdalLayer[];
   layer: GdalLayer;
-  /** GeoJSON written by GDAL (in the layer's own CRS and axis order); remove it when done. */
-  file: string;
+  /** The layer as GeoJSON written by GDAL, in the layer's own CRS and axis order. */
+  bytes: Uint8Array;
 }
 
 interface OgrInfo {
@@ -110,7 +49,7 @@ interface OgrInfo {
   }[];
 }
 
-function gdalMessage(e: unknown): string {
+function gdalMessage(e: unknown, messages: string[]): string {
   const parts: string[] = [];
   const add = (x: unknown) => {
     if (x && typeof x === 'object' && 'message' in x) parts.push(String((x as { message: unknown }).message));
@@ -124,24 +63,26 @@ function gdalMessage(e: unknown): string {
 
 /**
  * Opens `dataset` (a .gpkg file or a .gdb folder) with GDAL, lets `choose` pick one of its layers
- * (it may throw to refuse), and converts that layer to GeoJSON on disk.
+ * (it may throw to refuse), and converts that layer to GeoJSON, returned as bytes.
  */
-export function exportGdalLayer(dataset: string, choose: (layers: GdalLayer[], driver: string) => GdalLayer): Promise<GdalExport> {
+export function exportGdalLayer(
+  dataset: string,
+  choose: (layers: GdalLayer[], driver: string) => GdalLayer,
+): Promise<GdalExport> {
   const shown = path.basename(dataset);
-  return exclusive(async () => {
-    const { gdal, outDir } = await initGdal();
-    messages.length = 0;
+  return withGdal(async (gdal, messages) => {
+    const unreadable = (e: unknown, what: string) =>
+      new WeipianError('source_unreadable', `无法读取 ${shown}${what}（GDAL：${gdalMessage(e, messages)}），文件可能已损坏。`, {
+        file: dataset,
+        gdal: gdalMessage(e, messages),
+      });
     let opened: GdalDataset | undefined;
     try {
       opened = (await gdal.open(path.resolve(dataset))).datasets[0];
     } catch (e) {
-      throw new WeipianError('source_unreadable', `无法读取 ${shown}（GDAL：${gdalMessage(e)}），文件可能已损坏。`, {
-        file: dataset,
-        gdal: gdalMessage(e),
-      });
+      throw unreadable(e, '');
     }
-    if (!opened)
-      throw new WeipianError('source_unreadable', `无法读取 ${shown}（GDAL 未能打开），文件可能已损坏。`, { file: dataset });
+    if (!opened) throw unreadable(undefined, '');
     const ds = opened;
     let written: string | undefined;
     try {
@@ -158,8 +99,8 @@ export function exportGdalLayer(dataset: string, choose: (layers: GdalLayer[], d
         };
       });
       const layer = choose(layers, driver);
-      const name = `layer-${process.pid}-${randomBytes(6).toString('hex')}`;
-      written = path.join(outDir, `${name}.geojson`);
+      const name = `weipian-read-${process.pid}-${randomBytes(6).toString('hex')}`;
+      written = `${GDAL_WORK_ROOT}/${name}.geojson`;
       const out = await gdal.ogr2ogr(
         ds,
         [
@@ -180,41 +121,44 @@ export function exportGdalLayer(dataset: string, choose: (layers: GdalLayer[], d
         ],
         name,
       );
-      return { driver, layers, layer, file: out.real };
+      written = out.local;
+      const bytes = gdal.Module.FS.readFile(out.local, { encoding: 'binary' });
+      return { driver, layers, layer, bytes };
     } catch (e) {
-      if (written) await rm(written, { force: true });
       if (isWeipianError(e)) throw e;
-      throw new WeipianError('source_unreadable', `无法读取 ${shown} 的图层（GDAL：${gdalMessage(e)}）。`, {
-        file: dataset,
-        gdal: gdalMessage(e),
-      });
+      throw unreadable(e, ' 的图层');
     } finally {
+      if (written)
+        try {
+          gdal.Module.FS.unlink(written);
+        } catch {
+          // not written
+        }
       await gdal.close(ds);
     }
   });
 }
 
-/** The features of a GeoJSON file written by GDAL, one line each, without loading the file. */
-export async function* readGdalGeoJson(
-  file: string,
-): AsyncGenerator<{ geometry: unknown; properties: Record<string, unknown> | null }> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  try {
-    for await (const line of lines) {
-      if (!line.startsWith('{ "type": "Feature"')) continue;
-      const f = JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line) as {
+const FEATURE_LINE = Buffer.from('{ "type": "Feature"');
+
+/** The features of GeoJSON written by GDAL, one line each, decoded one at a time. */
+export function* readGdalGeoJson(bytes: Uint8Array): Generator<{ geometry: unknown; properties: Record<string, unknown> | null }> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let start = 0;
+  while (start < buf.length) {
+    let end = buf.indexOf(0x0a, start);
+    if (end < 0) end = buf.length;
+    if (buf.subarray(start, start + FEATURE_LINE.length).equals(FEATURE_LINE)) {
+      let stop = end;
+      while (stop > start && (buf[stop - 1] === 0x0d || buf[stop - 1] === 0x2c)) stop--;
+      const f = JSON.parse(buf.toString('utf8', start, stop)) as {
         geometry?: unknown;
         properties?: Record<string, unknown> | null;
       };
       yield { geometry: f.geometry ?? null, properties: f.properties ?? null };
     }
-  } finally {
-    lines.close();
+    start = end + 1;
   }
-}
-
-export async function removeGdalOutput(file: string): Promise<void> {
-  await rm(file, { force: true });
 }
 
 const DATE = /^(\d{4})[-/](\d{2})[-/](\d{2})$/;

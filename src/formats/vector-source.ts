@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WeipianError } from '../domain/errors.ts';
 import { getCrs } from '../geo/crs.ts';
-import { exportGdalLayer, gdalValue, readGdalGeoJson, removeGdalOutput, type GdalLayer } from './gdal.ts';
+import { exportGdalLayer, gdalValue, readGdalGeoJson, type GdalLayer } from './gdal.ts';
 import { openGeoJson } from './geojson-reader.ts';
 import { openKml } from './kml.ts';
 import { openShapefile } from './shapefile.ts';
@@ -402,50 +402,49 @@ async function openGdalSource(dataset: string, ctx: Ctx, layer: string | undefin
   const exp = await exportGdalLayer(dataset, (layers, driver) =>
     chooseGdalLayer(layers, layer, shown, /FileGDB/i.test(driver) ? 'File Geodatabase' : 'GeoPackage', ctx.mode),
   );
-  try {
-    const format = /FileGDB/i.test(exp.driver) || isGdb ? 'filegdb' : 'geopackage';
-    const fields = new Map(exp.layer.fields.map((f) => [f.name, f]));
-    const count = exp.layer.featureCount;
-    const notes = exp.driver && !/GPKG|FileGDB/i.test(exp.driver) ? [`按 GDAL ${exp.driver} 驱动读取。`] : [];
-    return {
-      format,
-      path: dataset,
-      layer: exp.layer.name,
-      files: isGdb ? await listFiles(dataset) : [dataset],
-      encoding: { encoding: 'utf-8', source: 'format' },
-      prj: exp.layer.wkt,
-      crs: ctx.opts.crs ? getCrs(ctx.opts.crs) : null,
-      axisResolved: false,
-      notes,
-      fields: exp.layer.fields.map((f) => ({
-        name: f.name,
-        type: f.subType ? `${f.type}(${f.subType})` : f.type,
-        length: f.width ?? 0,
-        decimals: f.precision ?? 0,
-      })),
-      featureCount: Math.max(count, 0),
-      features: async function* (): AsyncGenerator<VectorFeature> {
-        let index = 0;
-        for await (const f of readGdalGeoJson(exp.file)) {
-          const attributes: Record<string, unknown> = {};
-          for (const [k, v] of Object.entries(f.properties ?? {})) setAttr(attributes, k, gdalValue(v, fields.get(k)));
-          const g = geometryFromGeoJson(f.geometry, { file: shown, index, invalidCode: 'source_unreadable' });
-          yield g.problem ? { index, attributes, ...g } : { index, attributes, geometry: g.geometry };
-          index++;
-        }
-        if (count >= 0 && index !== count)
-          throw new WeipianError('source_unreadable', `${shown} 的图层“${exp.layer.name}”应有 ${count} 个要素，只读到 ${index} 个。`, {
-            file: dataset,
-            expected: count,
-            actual: index,
-          });
-      },
-      close: () => removeGdalOutput(exp.file),
-    };
-  } catch (e) {
-    await removeGdalOutput(exp.file);
-    throw e;
-  }
+  let bytes: Uint8Array | null = exp.bytes;
+  const fields = new Map(exp.layer.fields.map((f) => [f.name, f]));
+  const count = exp.layer.featureCount;
+  const notes = exp.driver && !/GPKG|FileGDB/i.test(exp.driver) ? [`按 GDAL ${exp.driver} 驱动读取。`] : [];
+  return {
+    format: /FileGDB/i.test(exp.driver) || isGdb ? 'filegdb' : 'geopackage',
+    path: dataset,
+    layer: exp.layer.name,
+    files: isGdb ? await listFiles(dataset) : [dataset],
+    encoding: { encoding: 'utf-8', source: 'format' },
+    prj: exp.layer.wkt,
+    crs: ctx.opts.crs ? getCrs(ctx.opts.crs) : null,
+    axisResolved: false,
+    notes,
+    fields: exp.layer.fields.map((f) => ({
+      name: f.name,
+      type: f.subType ? `${f.type}(${f.subType})` : f.type,
+      length: f.width ?? 0,
+      decimals: f.precision ?? 0,
+    })),
+    featureCount: Math.max(count, 0),
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable like the others
+    features: async function* (): AsyncGenerator<VectorFeature> {
+      if (!bytes) throw new WeipianError('source_closed', `${shown} 已关闭。`, { file: dataset });
+      let index = 0;
+      for (const f of readGdalGeoJson(bytes)) {
+        const attributes: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(f.properties ?? {})) setAttr(attributes, k, gdalValue(v, fields.get(k)));
+        const g = geometryFromGeoJson(f.geometry, { file: shown, index, invalidCode: 'source_unreadable' });
+        yield g.problem ? { index, attributes, ...g } : { index, attributes, geometry: g.geometry };
+        index++;
+      }
+      if (count >= 0 && index !== count)
+        throw new WeipianError('source_unreadable', `${shown} 的图层“${exp.layer.name}”应有 ${count} 个要素，只读到 ${index} 个。`, {
+          file: dataset,
+          expected: count,
+          actual: index,
+        });
+    },
+    close: async () => {
+      bytes = null;
+    },
+  };
 }
 
 // ---- entry point ---------------------------------------------------------------------------------

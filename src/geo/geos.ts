@@ -1,6 +1,8 @@
 // Thin wrapper around GEOS compiled to WASM (geos-wasm): validity, repair and intersection of
 // polygons. Geometries cross the JS/WASM boundary as WKB (wkb.ts). Every GEOS object created
 // here is destroyed before the call returns, so the WASM heap stays flat over millions of calls.
+// The exception is `raw`: GEOS geometries held by pointer for the overlay engine (overlay.ts),
+// which keeps prepared geometries alive across many calls and must destroy what it creates.
 
 import initGeosJs from 'geos-wasm';
 import type { Areal, PolygonCoords, Position } from './geometry.ts';
@@ -27,6 +29,50 @@ export interface Geos {
   makeValid(g: Areal): Areal | null;
   /** Polygonal part of a ∩ b; null when it has no area. Inputs should be valid (see makeValid). */
   intersection(a: Areal, b: Areal): Areal | null;
+  /** Polygonal part of the union of all parts (which may overlap each other); null when empty. */
+  union(parts: readonly Areal[]): Areal | null;
+  /** Polygonal part of a − b; null when nothing is left. Inputs should be valid. */
+  difference(a: Areal, b: Areal): Areal | null;
+  /** Pointer-level access for the overlay engine (see GeosRaw). */
+  readonly raw: GeosRaw;
+}
+
+/** A GEOS geometry in the WASM heap. Whoever creates one destroys it (GeosRaw.destroy). */
+export type GeomPtr = number & { readonly __geos: 'geometry' };
+/** A GEOS prepared geometry; its base geometry must outlive it. */
+export type PreparedPtr = number & { readonly __geos: 'prepared' };
+
+/**
+ * GEOS by pointer, for loops that reuse geometries (prepared reference polygons, a patch overlaid
+ * with many layers). Nothing here throws on GEOS failure: functions return null (predicates: null
+ * for "GEOS raised an error") and lastError() tells why. Every returned GeomPtr / PreparedPtr is
+ * owned by the caller.
+ */
+export interface GeosRaw {
+  /** GEOS geometry of g; null when GEOS cannot read it. */
+  read(g: Areal): GeomPtr | null;
+  /** GEOS geometry of (little- or big-endian) WKB bytes, copied into the WASM heap; null when unreadable. */
+  readWkb(bytes: Uint8Array): GeomPtr | null;
+  /** The polygonal parts of g as an Areal (null if none); g stays alive. */
+  toAreal(g: GeomPtr): Areal | null;
+  destroy(g: GeomPtr): void;
+  /** null when GEOS failed to decide. */
+  isValid(g: GeomPtr): boolean | null;
+  /** Repaired copy of g reduced to its polygonal parts (as Geos.makeValid); null when nothing polygonal remains. */
+  makeValid(g: GeomPtr): GeomPtr | null;
+  prepare(g: GeomPtr): PreparedPtr | null;
+  destroyPrepared(p: PreparedPtr): void;
+  preparedIntersects(p: PreparedPtr, g: GeomPtr): boolean | null;
+  preparedContains(p: PreparedPtr, g: GeomPtr): boolean | null;
+  contains(a: GeomPtr, b: GeomPtr): boolean | null;
+  /** Full GEOS result (may be a collection with lines or points); null on failure. */
+  intersection(a: GeomPtr, b: GeomPtr): GeomPtr | null;
+  difference(a: GeomPtr, b: GeomPtr): GeomPtr | null;
+  unaryUnion(g: GeomPtr): GeomPtr | null;
+  /** Round-join buffer by width in g's units, quadSegs segments per quarter circle. */
+  buffer(g: GeomPtr, width: number, quadSegs: number): GeomPtr | null;
+  /** GEOS's message for the last failure (cleared when a call starts). */
+  lastError(): string | undefined;
 }
 
 // The subset of the GEOS C API used here; geos-wasm's bundled typings are not strict-clean.
@@ -69,11 +115,20 @@ interface GeosC {
   GEOSMakeValidParams_setKeepCollapsed_r?(ctx: Ptr, params: Ptr, keep: number): number;
   GEOSMakeValidWithParams_r?(ctx: Ptr, g: Ptr, params: Ptr): Ptr;
   GEOSIntersection_r(ctx: Ptr, a: Ptr, b: Ptr): Ptr;
+  GEOSDifference_r(ctx: Ptr, a: Ptr, b: Ptr): Ptr;
+  GEOSUnaryUnion_r(ctx: Ptr, g: Ptr): Ptr;
+  GEOSBuffer_r(ctx: Ptr, g: Ptr, width: number, quadSegs: number): Ptr;
+  GEOSContains_r(ctx: Ptr, a: Ptr, b: Ptr): number;
+  GEOSPrepare_r(ctx: Ptr, g: Ptr): Ptr;
+  GEOSPreparedGeom_destroy_r(ctx: Ptr, p: Ptr): void;
+  GEOSPreparedIntersects_r(ctx: Ptr, p: Ptr, g: Ptr): number;
+  GEOSPreparedContains_r(ctx: Ptr, p: Ptr, g: Ptr): number;
 }
 
 const GEOS_POLYGON = 3;
 const GEOS_MULTIPOLYGON = 6;
 const GEOS_GEOMETRYCOLLECTION = 7;
+const WKB_GEOMETRYCOLLECTION = 7;
 const GEOS_WKB_NDR = 1;
 const GEOS_MAKE_VALID_STRUCTURE = 1;
 
@@ -129,20 +184,47 @@ async function createGeos(): Promise<Geos> {
     throw new WeipianError('geometry_operation_failed', `几何运算失败（${op}）：${reason}`, { op, reason });
   }
 
+  /** Makes the scratch block at least size bytes long. */
+  function ensureScratch(size: number): void {
+    if (size <= scratchSize) return;
+    if (scratch) M._free(scratch);
+    scratchSize = Math.max(size, 2 * scratchSize, 4096);
+    scratch = M._malloc(scratchSize);
+    if (!scratch) {
+      scratchSize = 0;
+      throw new WeipianError('geometry_operation_failed', '几何运算失败：WASM 内存不足', { size });
+    }
+  }
+
   /** GEOS geometry read from g's WKB; 0 if GEOS cannot read it (message in lastError). */
   function tryToGeos(g: Areal): Ptr {
     const size = wkbSize(g);
-    if (size > scratchSize) {
-      if (scratch) M._free(scratch);
-      scratchSize = Math.max(size, 2 * scratchSize, 4096);
-      scratch = M._malloc(scratchSize);
-      if (!scratch) {
-        scratchSize = 0;
-        throw new WeipianError('geometry_operation_failed', '几何运算失败：WASM 内存不足', { size });
-      }
-    }
+    ensureScratch(size);
     // HEAPU8 is read after the malloc because growing the heap replaces the view.
     writeWkb(g, M.HEAPU8, scratch);
+    lastError = undefined;
+    return api.GEOSWKBReader_read_r(ctx, reader, scratch, size);
+  }
+
+  function tryWkbToGeos(bytes: Uint8Array): Ptr {
+    ensureScratch(bytes.byteLength);
+    M.HEAPU8.set(bytes, scratch);
+    lastError = undefined;
+    return api.GEOSWKBReader_read_r(ctx, reader, scratch, bytes.byteLength);
+  }
+
+  /** One GeometryCollection of all parts, read by GEOS in one go; 0 if unreadable. */
+  function tryCollectionToGeos(parts: readonly Areal[]): Ptr {
+    let size = 9;
+    for (const p of parts) size += wkbSize(p);
+    ensureScratch(size);
+    const heap = M.HEAPU8;
+    const view = new DataView(heap.buffer, heap.byteOffset, heap.byteLength);
+    view.setUint8(scratch, 1);
+    view.setUint32(scratch + 1, WKB_GEOMETRYCOLLECTION, true);
+    view.setUint32(scratch + 5, parts.length, true);
+    let o = scratch + 9;
+    for (const p of parts) o = writeWkb(p, heap, o);
     lastError = undefined;
     return api.GEOSWKBReader_read_r(ctx, reader, scratch, size);
   }
@@ -257,5 +339,105 @@ async function createGeos(): Promise<Geos> {
     return takeAreal(res);
   }
 
-  return { version: api.GEOSversion(), validity, makeValid, intersection };
+  function union(parts: readonly Areal[]): Areal | null {
+    if (parts.length === 0) return null;
+    const coll = tryCollectionToGeos(parts);
+    if (!coll) fail('读取 WKB');
+    let res: Ptr;
+    try {
+      lastError = undefined;
+      res = api.GEOSUnaryUnion_r(ctx, coll);
+      if (!res) fail('合并 UnaryUnion');
+    } finally {
+      api.GEOSGeom_destroy_r(ctx, coll);
+    }
+    return takeAreal(res);
+  }
+
+  function difference(a: Areal, b: Areal): Areal | null {
+    const ga = toGeos(a);
+    let gb = 0;
+    let res: Ptr;
+    try {
+      gb = toGeos(b);
+      lastError = undefined;
+      res = api.GEOSDifference_r(ctx, ga, gb);
+      if (!res) fail('求差 Difference');
+    } finally {
+      api.GEOSGeom_destroy_r(ctx, ga);
+      if (gb) api.GEOSGeom_destroy_r(ctx, gb);
+    }
+    return takeAreal(res);
+  }
+
+  // ---- pointer level (GeosRaw) ----
+  const geomOrNull = (p: Ptr): GeomPtr | null => (p ? (p as GeomPtr) : null);
+  /** GEOS predicates return 0/1, and 2 when an exception was raised. */
+  const predicate = (r: number): boolean | null => (r === 2 ? null : r === 1);
+  const begin = (): void => {
+    lastError = undefined;
+  };
+
+  const raw: GeosRaw = {
+    read: (g) => geomOrNull(tryToGeos(g)),
+    readWkb: (bytes) => geomOrNull(tryWkbToGeos(bytes)),
+    toAreal(g) {
+      const polys: PolygonCoords[] = [];
+      collectPolygons(g, polys);
+      if (polys.length === 0) return null;
+      return polys.length === 1
+        ? { type: 'Polygon', coordinates: polys[0]! }
+        : { type: 'MultiPolygon', coordinates: polys };
+    },
+    destroy: (g) => api.GEOSGeom_destroy_r(ctx, g),
+    isValid(g) {
+      begin();
+      return predicate(api.GEOSisValid_r(ctx, g));
+    },
+    makeValid(g) {
+      begin();
+      const fixed = mvParams ? api.GEOSMakeValidWithParams_r!(ctx, g, mvParams) : api.GEOSMakeValid_r(ctx, g);
+      if (!fixed) return null;
+      // Keep only the polygonal parts: overlay refuses mixed-dimension collections.
+      const areal = takeAreal(fixed);
+      return areal ? geomOrNull(tryToGeos(areal)) : null;
+    },
+    prepare(g) {
+      begin();
+      const p = api.GEOSPrepare_r(ctx, g);
+      return p ? (p as PreparedPtr) : null;
+    },
+    destroyPrepared: (p) => api.GEOSPreparedGeom_destroy_r(ctx, p),
+    preparedIntersects(p, g) {
+      begin();
+      return predicate(api.GEOSPreparedIntersects_r(ctx, p, g));
+    },
+    preparedContains(p, g) {
+      begin();
+      return predicate(api.GEOSPreparedContains_r(ctx, p, g));
+    },
+    contains(a, b) {
+      begin();
+      return predicate(api.GEOSContains_r(ctx, a, b));
+    },
+    intersection(a, b) {
+      begin();
+      return geomOrNull(api.GEOSIntersection_r(ctx, a, b));
+    },
+    difference(a, b) {
+      begin();
+      return geomOrNull(api.GEOSDifference_r(ctx, a, b));
+    },
+    unaryUnion(g) {
+      begin();
+      return geomOrNull(api.GEOSUnaryUnion_r(ctx, g));
+    },
+    buffer(g, width, quadSegs) {
+      begin();
+      return geomOrNull(api.GEOSBuffer_r(ctx, g, width, quadSegs));
+    },
+    lastError: () => lastError,
+  };
+
+  return { version: api.GEOSversion(), validity, makeValid, intersection, union, difference, raw };
 }

@@ -3,10 +3,22 @@
 // intersections on invalid input (BENCH.md), and the overlay will use the repaired copy.
 import type { Db } from '../store/db.ts';
 import { WeipianError } from '../domain/errors.ts';
-import { insertLayer, insertFeatures, isLayerType, LAYER_TYPES, LAYER_TYPE_LABELS, type LayerType, type NewFeature } from '../store/queries/layers.ts';
+import {
+  discardStagingLayer,
+  insertFeatures,
+  insertStagingLayer,
+  isLayerType,
+  publishLayer,
+  touchStagingLayer,
+  LAYER_TYPES,
+  LAYER_TYPE_LABELS,
+  type LayerType,
+  type NewFeature,
+} from '../store/queries/layers.ts';
+import { stagingOwner } from './recover.ts';
 import { insertImport } from '../store/queries/imports.ts';
 import { appendEvent } from '../store/queries/events.ts';
-import { upsertUnit, unitKindFromName } from '../store/queries/units.ts';
+import { upsertUnit, unitKindFromName, type UnitUpsert } from '../store/queries/units.ts';
 import { attributesToJson } from '../formats/attributes.ts';
 import { encodeWkb } from '../geo/wkb.ts';
 import { openArealSource, isRefused, type ArealFeature, type ReadOptions } from './read-areal.ts';
@@ -42,6 +54,7 @@ export interface LayerImportSummary {
 }
 
 const CHUNK = 2000;
+const YIELD_EVERY = 200;
 
 const UNIT_CODE_FIELDS = ['dwdm', 'xzqdm', 'zjdm', 'code', '单位代码', '行政区代码', '代码'];
 const UNIT_NAME_FIELDS = ['dwmc', 'xzqmc', 'zjmc', 'name', '单位名称', '行政区名称', '名称'];
@@ -78,6 +91,9 @@ function toRow(f: ArealFeature): NewFeature {
   };
 }
 
+/** Lets the event loop run (HTTP requests, health checks) during long CPU-bound reading. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export async function importLayer(db: Db, input: string, opts: ImportLayerOptions): Promise<LayerImportSummary> {
   if (!isLayerType(opts.type))
     throw new WeipianError('layer_type_unknown', `未知的图层类型：${opts.type}（可选：${LAYER_TYPES.join(', ')}）`);
@@ -103,75 +119,86 @@ export async function importLayer(db: Db, input: string, opts: ImportLayerOption
     totalAreaM2: 0,
     dryRun: opts.dryRun === true,
   };
+  // Features stream into a staging layer in short transactions (the server keeps answering);
+  // publication is one short transaction. Any failure discards the staging layer.
+  const staging = opts.dryRun
+    ? null
+    : await insertStagingLayer(db, {
+        type,
+        name: opts.name ?? `${LAYER_TYPE_LABELS[type]}（${src.sourceFile}）`,
+        sourceFile: src.sourceFile,
+        sourceSha256: src.sourceSha256,
+        srcCrs: src.crs.code,
+        encoding: src.encoding,
+        fields: src.fields,
+        importedBy: opts.actor,
+        owner: stagingOwner(),
+      });
   try {
-    // The layer row is written first so features can reference it; the transaction makes the
-    // whole import atomic, and a refusal found late rolls everything back.
-    const write = async (tx: Parameters<Parameters<Db['transaction']>[0]>[0] | null) => {
-      const layer = tx
-        ? await insertLayer(tx, {
-            type,
-            name: opts.name ?? `${LAYER_TYPE_LABELS[type]}（${src.sourceFile}）`,
-            sourceFile: src.sourceFile,
-            sourceSha256: src.sourceSha256,
-            srcCrs: src.crs.code,
-            encoding: src.encoding,
-            fields: src.fields,
-            featureCount: 0,
-            repairedCount: 0,
-            totalAreaM2: 0,
-            importedBy: opts.actor,
-          })
-        : null;
-      let chunk: NewFeature[] = [];
-      const codes = new Set<string>();
-      for await (const f of src.features()) {
-        summary.read++;
-        onProgress(summary.read, src.featureCount);
-        if (isRefused(f)) {
-          summary.refused.push({ index: f.index, reason: f.reason });
-          continue;
-        }
-        if (f.repaired) summary.repaired.push({ index: f.index, issue: f.validityIssue ?? '' });
-        summary.totalAreaM2 += f.areaM2;
-        summary.imported++;
-        if (type === 'unit') {
-          const u = unitOf(f);
-          if (codes.has(u.code))
-            throw new WeipianError('unit_duplicate', `界线图层中单位代码重复：${u.code}`, { code: u.code });
-          codes.add(u.code);
-          summary.units.push(u);
-          if (tx && layer)
-            await upsertUnit(tx, {
-              code: u.code,
-              name: u.name,
-              kind: unitKindFromName(u.name),
-              boundary: encodeWkb(f.repaired ?? f.geom),
-              areaM2: f.areaM2,
-              bbox: f.bbox,
-              layerId: layer.id,
-            });
-        }
-        chunk.push(toRow(f));
-        if (chunk.length >= CHUNK) {
-          if (tx && layer) await insertFeatures(tx, layer.id, chunk);
-          chunk = [];
-        }
+    const units: (UnitUpsert & { index: number })[] = [];
+    const codes = new Set<string>();
+    let chunk: NewFeature[] = [];
+    const flush = async () => {
+      if (staging && chunk.length > 0) {
+        const rows = chunk;
+        await db.transaction(async (tx) => {
+          await insertFeatures(tx, staging.id, rows);
+          await touchStagingLayer(tx, staging.id);
+        });
       }
-      if (summary.refused.length > 0 && !opts.skipRefused) {
-        const first = summary.refused[0]!;
-        throw new WeipianError(
-          'features_refused',
-          `${summary.refused.length} 个要素无法导入，图层未导入（第 ${first.index + 1} 个：${first.reason}）；确认后可加 --skip-refused 只导入其余要素`,
-          { refused: summary.refused },
-        );
+      chunk = [];
+    };
+    for await (const f of src.features()) {
+      summary.read++;
+      onProgress(summary.read, src.featureCount);
+      if (summary.read % YIELD_EVERY === 0) await yieldToEventLoop();
+      if (isRefused(f)) {
+        summary.refused.push({ index: f.index, reason: f.reason });
+        continue;
       }
-      if (summary.imported === 0) throw new WeipianError('no_features', '文件中没有可导入的要素');
-      if (!tx || !layer) return;
-      if (chunk.length > 0) await insertFeatures(tx, layer.id, chunk);
-      await tx.query(
-        'UPDATE reference_layers SET feature_count = $2, repaired_count = $3, total_area_m2 = $4 WHERE id = $1',
-        [layer.id, summary.imported, summary.repaired.length, summary.totalAreaM2],
+      if (f.repaired) summary.repaired.push({ index: f.index, issue: f.validityIssue ?? '' });
+      summary.totalAreaM2 += f.areaM2;
+      summary.imported++;
+      if (type === 'unit') {
+        const u = unitOf(f);
+        if (codes.has(u.code))
+          throw new WeipianError('unit_duplicate', `界线图层中单位代码重复：${u.code}`, { code: u.code });
+        codes.add(u.code);
+        summary.units.push(u);
+        units.push({
+          index: f.index,
+          code: u.code,
+          name: u.name,
+          kind: unitKindFromName(u.name),
+          boundary: encodeWkb(f.repaired ?? f.geom),
+          areaM2: f.areaM2,
+          bbox: f.bbox,
+          layerId: null,
+        });
+      }
+      chunk.push(toRow(f));
+      if (chunk.length >= CHUNK) await flush();
+    }
+    if (summary.refused.length > 0 && !opts.skipRefused) {
+      const first = summary.refused[0]!;
+      throw new WeipianError(
+        'features_refused',
+        `${summary.refused.length} 个要素无法导入，图层未导入（第 ${first.index + 1} 个：${first.reason}）；确认后可加 --skip-refused 只导入其余要素`,
+        { refused: summary.refused },
       );
+    }
+    if (summary.imported === 0) throw new WeipianError('no_features', '文件中没有可导入的要素');
+    if (!staging) return summary;
+    await flush();
+    await db.transaction(async (tx) => {
+      const layer = await publishLayer(tx, staging.id, {
+        featureCount: summary.imported,
+        repairedCount: summary.repaired.length,
+        totalAreaM2: summary.totalAreaM2,
+      });
+      for (const u of units) await upsertUnit(tx, { ...u, layerId: layer.id });
+      summary.layerId = layer.id;
+      summary.version = layer.version;
       const imp = await insertImport(tx, {
         kind: 'layer',
         batchId: null,
@@ -186,8 +213,6 @@ export async function importLayer(db: Db, input: string, opts: ImportLayerOption
         summary,
         createdBy: opts.actor,
       });
-      summary.layerId = layer.id;
-      summary.version = layer.version;
       // One event per import; per-feature repairs and refusals stay in imports.summary.
       await appendEvent(tx, {
         actor: opts.actor,
@@ -201,10 +226,11 @@ export async function importLayer(db: Db, input: string, opts: ImportLayerOption
           refused: summary.refused.length,
         },
       });
-    };
-    if (opts.dryRun) await write(null);
-    else await db.transaction((tx) => write(tx));
+    });
     return summary;
+  } catch (e) {
+    if (staging) await db.transaction((tx) => discardStagingLayer(tx, staging.id));
+    throw e;
   } finally {
     await src.close();
   }

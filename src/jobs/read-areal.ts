@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { WeipianError } from '../domain/errors.ts';
+import { WeipianError, isWeipianError } from '../domain/errors.ts';
 import { openVectorSource, notPolygon, FORMAT_NAMES, type VectorField, type VectorFormat, type VectorSource } from '../formats/vector-source.ts';
 import { crsFromPrj } from '../geo/prj.ts';
 import { toCgcs2000, inChina, diagnoseCoordinates, type CrsDef } from '../geo/crs.ts';
@@ -114,11 +114,7 @@ function firstVertex(g: PatchGeometry): Position {
 }
 
 /** Refuses a whole file whose coordinates do not land in China, saying why when it can tell. */
-function checkLocation(g: PatchGeometry, source: PatchGeometry, crs: CrsDef, index: number): void {
-  const b = bboxOfGeometry(g);
-  const lon = (b.minx + b.maxx) / 2;
-  const lat = (b.miny + b.maxy) / 2;
-  if (Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat)) return;
+function refuseLocation(source: PatchGeometry, crs: CrsDef, index: number, lon: number, lat: number): never {
   const [x, y] = firstVertex(source);
   const diag = diagnoseCoordinates(x, y);
   if (diag.swapped)
@@ -127,11 +123,28 @@ function checkLocation(g: PatchGeometry, source: PatchGeometry, crs: CrsDef, ind
       `第 ${index + 1} 个要素的坐标换算后不在中国境内，X/Y 看起来写反了（测绘习惯 X 为北坐标），请加 --swap-xy 重新导入`,
       { index, x, y, crs: crs.code, diagnosis: diag },
     );
+  const where = Number.isFinite(lon) && Number.isFinite(lat) ? `（${lon.toFixed(4)}, ${lat.toFixed(4)}）` : '（无法换算）';
   throw new WeipianError(
     'coords_outside_china',
-    `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内（${lon.toFixed(4)}, ${lat.toFixed(4)}），请检查坐标系（--crs）`,
+    `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内${where}，请检查坐标系（--crs）`,
     { index, x, y, crs: crs.code, lon, lat, diagnosis: diag },
   );
+}
+
+/** The geometry in EPSG:4490; coordinates that cannot even be transformed are refused like those outside China. */
+function toGeographic(delivered: PatchGeometry, crs: CrsDef, toGeo: (p: Position) => Position, identity: boolean, index: number): PatchGeometry {
+  let g: PatchGeometry;
+  try {
+    g = identity ? delivered : mapGeometry(delivered, toGeo);
+  } catch (e) {
+    if (isWeipianError(e) && e.code === 'crs_transform_failed') refuseLocation(delivered, crs, index, NaN, NaN);
+    throw e;
+  }
+  const b = bboxOfGeometry(g);
+  const lon = (b.minx + b.maxx) / 2;
+  const lat = (b.miny + b.maxy) / 2;
+  if (!(Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat))) refuseLocation(delivered, crs, index, lon, lat);
+  return g;
 }
 
 /** Opens a delivery whose features must all be polygons (reference layers). */
@@ -175,8 +188,7 @@ export async function openArealSource(
           continue;
         }
         const delivered: PatchGeometry = swap ? mapGeometry(f.geometry, swapXY) : f.geometry;
-        const inGeo: PatchGeometry = identity ? delivered : mapGeometry(delivered, toGeo);
-        checkLocation(inGeo, delivered, crs, f.index);
+        const inGeo = toGeographic(delivered, crs, toGeo, identity, f.index);
         if (inGeo.type === 'Point') {
           if (!accept.points)
             throw notPolygon(basename(src.path), `第 ${f.index + 1} 个要素`, 'Point', { index: f.index });

@@ -322,7 +322,7 @@ for (const engine of engines()) {
       assert.equal(await n('users'), before);
       assert.equal((await user('admin')).disabled_at, null);
 
-      const post = (payload: unknown) => app.inject({ method: 'POST', url: '/api/users', headers: as(admin), payload });
+      const post = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/users', headers: as(admin), payload });
       const created = await post({ username: 'Zhou', displayName: '周工', role: 'unit_officer', unitCode: '370306101' });
       assert.equal(created.statusCode, 201, created.body);
       const zhou = created.json();
@@ -341,7 +341,7 @@ for (const engine of engines()) {
       assert.equal(dept.statusCode, 201);
       assert.deepEqual(dept.json().user.department, { code: 'agriculture', name: '周村区农业农村局' });
 
-      const refusals: [unknown, number, string][] = [
+      const refusals: [Record<string, unknown>, number, string][] = [
         [{ username: 'zhou', role: 'leader' }, 409, 'username_taken'],
         [{ username: 'z2', role: 'unit_officer' }, 400, 'unit_required'],
         [{ username: 'z2', role: 'unit_officer', unitCode: '370306199' }, 400, 'unit_not_found'],
@@ -386,7 +386,7 @@ for (const engine of engines()) {
       const admin = await session('admin', ADMIN_PW);
       const zhou = await user('Zhou');
       const z = await session('zhou', 'Zhou-pass-2018');
-      const reset = (id: number, payload: unknown = {}) =>
+      const reset = (id: number, payload: Record<string, unknown> = {}) =>
         app.inject({ method: 'POST', url: `/api/users/${id}/reset-password`, headers: as(admin), payload });
 
       const stale = await reset(zhou.id, { version: zhou.version - 1 });
@@ -400,7 +400,9 @@ for (const engine of engines()) {
       const r = await reset(zhou.id, { version: zhou.version });
       assert.equal(r.statusCode, 200, r.body);
       assert.match(r.json().oneTimePassword, OTP);
-      assert.equal(r.json().revokedSessions, 1);
+      // Both live sessions end: the one that changed the password in the test above, and z.
+      assert.equal(r.json().revokedSessions, 2);
+      assert.equal(await n('sessions WHERE user_id = $1 AND revoked_at IS NULL', [zhou.id]), 0);
       assert.equal(r.json().user.mustChangePassword, true);
       assert.equal((await me(z)).statusCode, 401);
       assert.equal((await login('zhou', 'Zhou-pass-2018')).statusCode, 401);

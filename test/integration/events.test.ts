@@ -310,6 +310,31 @@ for (const engine of engines()) {
       });
       assert.ok(!headless.ok);
       assert.equal(headless.broken.kind, 'head_mismatch');
+      assert.match(headless.broken.message, /链头记录缺失/);
+
+      // A well-formed event slipped in after the last one without moving the head.
+      const slipped = await verifyTampered(t.db, async (tx) => {
+        const c = {
+          seq: 6,
+          at: '2018-03-14T00:00:00.000Z',
+          actor: 'dba',
+          actorRole: null,
+          action: 'batch.update',
+          recordType: 'batch',
+          recordId: 'audit-land',
+          reason: null,
+          before: null,
+          after: { name: '伪造' },
+        };
+        await tx.query(
+          `INSERT INTO events (seq, at, actor, action, record_type, record_id, after, prev_hash, hash)
+           VALUES (6, $1, 'dba', 'batch.update', 'batch', 'audit-land', $2::jsonb, $3, $4)`,
+          [c.at, JSON.stringify(c.after), head.hash, eventHash(head.hash, c)],
+        );
+      });
+      assert.ok(!slipped.ok);
+      assert.deepEqual([slipped.broken.seq, slipped.broken.kind], [6, 'head_mismatch']);
+      assert.match(slipped.broken.message, /^第 6 条事件（seq 6）在链头之后/);
 
       // Everything above was rolled back, the trigger included.
       assert.deepEqual(await verifyChain(t.db), { ok: true, count: 5, head: { seq: 5, hash: head.hash } });

@@ -2,8 +2,15 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines, freshDb, type TestDb } from '../helpers/db.ts';
 import { runMigrations } from '../../src/store/migrate.ts';
+import { migrations } from '../../src/store/migrations/index.ts';
 import { insertBatch, findBatchBySlug, listBatches } from '../../src/store/queries/batches.ts';
-import { insertLayer, currentLayers } from '../../src/store/queries/layers.ts';
+import {
+  insertStagingLayer,
+  publishLayer,
+  currentLayers,
+  listLayers,
+} from '../../src/store/queries/layers.ts';
+import { recoverInterruptedImports } from '../../src/jobs/recover.ts';
 
 for (const engine of engines()) {
   describe(`store on ${engine}`, () => {
@@ -18,7 +25,12 @@ for (const engine of engines()) {
       const rows = await t.db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY 1');
       assert.deepEqual(
         rows.map((r) => r.version),
-        [1],
+        migrations.map((m) => m.version),
+      );
+      assert.deepEqual(
+        migrations.map((m) => m.version),
+        migrations.map((_, i) => i + 1),
+        'versions are 1, 2, 3, … in list order',
       );
     });
 
@@ -64,7 +76,7 @@ for (const engine of engines()) {
       assert.equal(n[0]!.n, 0);
     });
 
-    it('numbers layer versions per type and treats the latest as in force', async () => {
+    it('numbers layer versions per type at publication and hides staging layers', async () => {
       const base = {
         name: '耕地',
         sourceFile: 'gd.shp',
@@ -72,15 +84,19 @@ for (const engine of engines()) {
         srcCrs: 'EPSG:4527',
         encoding: 'gbk',
         fields: [],
-        featureCount: 0,
-        repairedCount: 0,
-        totalAreaM2: 0,
         importedBy: 'tester',
+        owner: 'nohost:1',
       };
-      const v1 = await t.db.transaction((tx) => insertLayer(tx, { ...base, type: 'farmland' }));
-      const v2 = await t.db.transaction((tx) => insertLayer(tx, { ...base, type: 'farmland' }));
-      const p1 = await t.db.transaction((tx) => insertLayer(tx, { ...base, type: 'planning' }));
-      assert.deepEqual([v1.version, v2.version, p1.version], [1, 2, 1]);
+      const totals = { featureCount: 0, repairedCount: 0, totalAreaM2: 0 };
+      const publish = async (type: 'farmland' | 'planning') => {
+        const s = await insertStagingLayer(t.db, { ...base, type });
+        return t.db.transaction((tx) => publishLayer(tx, s.id, totals));
+      };
+      const v1 = await publish('farmland');
+      const hidden = await insertStagingLayer(t.db, { ...base, type: 'farmland' });
+      const v2 = await publish('farmland');
+      const p1 = await publish('planning');
+      assert.deepEqual([v1.version, v2.version, p1.version, hidden.version], [1, 2, 1, null]);
       const current = await currentLayers(t.db);
       assert.deepEqual(
         current.map((l) => [l.type, l.version]),
@@ -89,6 +105,11 @@ for (const engine of engines()) {
           ['planning', 1],
         ],
       );
+      assert.equal((await listLayers(t.db)).length, 3, 'the staging layer is invisible');
+      // Its owner (another host, no heartbeat for an hour) is gone: recovery removes it.
+      assert.equal(await recoverInterruptedImports(t.db, Date.now() + 3_600_000), 1);
+      const [n] = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM reference_layers');
+      assert.equal(n!.n, 3);
     });
   });
 }

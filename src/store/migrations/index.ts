@@ -4,6 +4,7 @@ import { m001Init } from './001_init.ts';
 import { m002Auth } from './002_auth.ts';
 import { m003Events } from './003_events.ts';
 import { m004PointPatches } from './004_point_patches.ts';
+import { m005LayerStaging } from './005_layer_staging.ts';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: Migration[] = [m001Init, m002Auth, m003Events, m004PointPatches];
+export const migrations: Migration[] = [m001Init, m002Auth, m003Events, m004PointPatches, m005LayerStaging];

@@ -174,17 +174,22 @@ export async function chainHead(q: Queryable): Promise<ChainHead> {
 
 /**
  * Recomputes the chain from the first event to the recorded head, `pageSize` events at a time, and
- * returns the first broken link. Events appended while it runs lie past the head read at the start
- * and are left for the next run.
+ * returns the first broken link. Events appended while it runs lie past the snapshot taken at the
+ * start and are left for the next run.
  */
 export async function verifyChain(
   q: Queryable,
   onProgress: ProgressFn = noProgress,
   pageSize = 2000,
 ): Promise<VerifyResult> {
-  const [head] = await q.query<{ seq: number; hash: string }>('SELECT seq, hash FROM event_chain_head');
+  // Head and last event from one snapshot (an append moves both in one transaction), so events
+  // written past the head behind its back are walked too, and then fail the head check.
+  const [snap] = await q.query<{ seq: number | null; hash: string | null; last: number | null }>(
+    'SELECT h.seq, h.hash, (SELECT max(seq) FROM events) AS last FROM (SELECT 1) one LEFT JOIN event_chain_head h ON true',
+  );
+  const head = snap?.seq != null && snap.hash != null ? { seq: snap.seq, hash: snap.hash } : undefined;
   // A missing head row is itself tampering: walk every event, then report it.
-  const target = head ?? { seq: Number.MAX_SAFE_INTEGER, hash: GENESIS_HASH };
+  const target = { seq: Math.max(head?.seq ?? 0, snap?.last ?? 0), hash: head?.hash ?? GENESIS_HASH };
   const v = new ChainVerifier();
   let after = 0;
   onProgress(0, head?.seq ?? 0);
@@ -214,7 +219,7 @@ export async function verifyChain(
         message: `审计链头记录缺失（event_chain_head 被删除），事件止于 seq ${v.head.seq}`,
       },
     };
-  const broken = v.finish(target);
+  const broken = v.finish(head);
   if (broken) return { ok: false, count: v.verified, broken };
   return { ok: true, count: v.verified, head: v.head };
 }

@@ -44,7 +44,9 @@ export function isLayerType(t: string): t is LayerType {
 export interface LayerRow {
   id: number;
   type: LayerType;
-  version: number;
+  /** Null while staging; numbered per type when published. */
+  version: number | null;
+  status: 'staging' | 'published';
   name: string;
   source_file: string;
   source_sha256: string;
@@ -66,36 +68,58 @@ export interface NewLayer {
   srcCrs: string;
   encoding: string | null;
   fields: unknown;
-  featureCount: number;
-  repairedCount: number;
-  totalAreaM2: number;
   importedBy: string;
+  /** host:pid of the importing process, so a crashed import's leftovers can be recognised. */
+  owner: string;
 }
 
-/** Inserts the next version of a layer type. Call inside the import's transaction. */
-export async function insertLayer(q: Queryable, l: NewLayer): Promise<LayerRow> {
-  // Serialise concurrent imports of one type so that versions never collide.
-  await q.query('SELECT pg_advisory_xact_lock(7421101, $1)', [LAYER_TYPES.indexOf(l.type)]);
+/** Starts a staging layer: invisible to every query until published. */
+export async function insertStagingLayer(q: Queryable, l: NewLayer): Promise<LayerRow> {
   const rows = await q.query<LayerRow>(
-    `INSERT INTO reference_layers (type, version, name, source_file, source_sha256, src_crs, encoding, fields,
-       feature_count, repaired_count, total_area_m2, imported_by)
-     VALUES ($1, (SELECT coalesce(max(version), 0) + 1 FROM reference_layers WHERE type = $1),
-       $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-    [
-      l.type,
-      l.name,
-      l.sourceFile,
-      l.sourceSha256,
-      l.srcCrs,
-      l.encoding,
-      JSON.stringify(l.fields),
-      l.featureCount,
-      l.repairedCount,
-      l.totalAreaM2,
-      l.importedBy,
-    ],
+    `INSERT INTO reference_layers (type, version, status, name, source_file, source_sha256, src_crs, encoding, fields,
+       feature_count, repaired_count, total_area_m2, imported_by, owner, heartbeat_at)
+     VALUES ($1, NULL, 'staging', $2, $3, $4, $5, $6, $7, 0, 0, 0, $8, $9, now()) RETURNING *`,
+    [l.type, l.name, l.sourceFile, l.sourceSha256, l.srcCrs, l.encoding, JSON.stringify(l.fields), l.importedBy, l.owner],
   );
   return rows[0]!;
+}
+
+export async function touchStagingLayer(q: Queryable, layerId: number): Promise<void> {
+  await q.query("UPDATE reference_layers SET heartbeat_at = now() WHERE id = $1 AND status = 'staging'", [layerId]);
+}
+
+/** Publishes a staging layer as the next version of its type. Call inside the publish transaction. */
+export async function publishLayer(
+  q: Queryable,
+  layerId: number,
+  totals: { featureCount: number; repairedCount: number; totalAreaM2: number },
+): Promise<LayerRow> {
+  const [staged] = await q.query<LayerRow>('SELECT * FROM reference_layers WHERE id = $1', [layerId]);
+  if (!staged || staged.status !== 'staging') throw new Error(`layer ${layerId} is not staging`);
+  // Serialise publications of one type so that versions never collide.
+  await q.query('SELECT pg_advisory_xact_lock(7421101, $1)', [LAYER_TYPES.indexOf(staged.type)]);
+  const rows = await q.query<LayerRow>(
+    `UPDATE reference_layers SET status = 'published', owner = NULL, heartbeat_at = NULL,
+       version = (SELECT coalesce(max(version), 0) + 1 FROM reference_layers WHERE type = $2),
+       feature_count = $3, repaired_count = $4, total_area_m2 = $5, imported_at = now()
+     WHERE id = $1 RETURNING *`,
+    [layerId, staged.type, totals.featureCount, totals.repairedCount, totals.totalAreaM2],
+  );
+  return rows[0]!;
+}
+
+/** Removes a staging layer and its features (a failed import, or one whose process died). */
+export async function discardStagingLayer(q: Queryable, layerId: number): Promise<void> {
+  await q.query(
+    `DELETE FROM reference_features WHERE layer_id = $1
+       AND EXISTS (SELECT 1 FROM reference_layers WHERE id = $1 AND status = 'staging')`,
+    [layerId],
+  );
+  await q.query("DELETE FROM reference_layers WHERE id = $1 AND status = 'staging'", [layerId]);
+}
+
+export async function stagingLayers(q: Queryable): Promise<(LayerRow & { owner: string; heartbeat_at: Date })[]> {
+  return q.query("SELECT * FROM reference_layers WHERE status = 'staging' ORDER BY id");
 }
 
 export interface NewFeature {
@@ -143,11 +167,13 @@ export async function insertFeatures(q: Queryable, layerId: number, features: Ne
 
 /** The layers in force: the latest version of each type. */
 export async function currentLayers(q: Queryable): Promise<LayerRow[]> {
-  return q.query<LayerRow>(`SELECT DISTINCT ON (type) * FROM reference_layers ORDER BY type, version DESC`);
+  return q.query<LayerRow>(
+    `SELECT DISTINCT ON (type) * FROM reference_layers WHERE status = 'published' ORDER BY type, version DESC`,
+  );
 }
 
 export async function listLayers(q: Queryable): Promise<LayerRow[]> {
-  return q.query<LayerRow>('SELECT * FROM reference_layers ORDER BY type, version');
+  return q.query<LayerRow>("SELECT * FROM reference_layers WHERE status = 'published' ORDER BY type, version");
 }
 
 export async function countFeatures(q: Queryable, layerId: number): Promise<number> {

@@ -1,0 +1,118 @@
+// `weipian users add|list|disable|reset` as real processes against a PGlite folder and a PostgreSQL
+// database; the passwords they print are then proven by logging in through the HTTP app.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { engines, freshTarget } from '../helpers/db.ts';
+import { openDb } from '../../src/store/db.ts';
+import { buildApp } from '../../src/server/app.ts';
+
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'weipian.js');
+const OTP = /^[a-km-np-z2-9]{4}(-[a-km-np-z2-9]{4}){3}$/;
+
+/** Like test/helpers/cli.ts, with standard input (for --password-stdin). */
+function run(args: string[], env: Record<string, string>, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, DATABASE_URL: '', WEIPIAN_FROM_SOURCE: '1', WEIPIAN_ACTOR: 'cli:tester', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+for (const engine of engines()) {
+  describe(`weipian users on ${engine}`, () => {
+    let dir: string;
+    let env: Record<string, string>;
+    let drop: () => Promise<void>;
+    before(async () => {
+      dir = await mkdtemp(path.join(tmpdir(), 'weipian-users-'));
+      ({ env, drop } = await freshTarget(engine, path.join(dir, 'data')));
+    });
+    after(async () => {
+      await drop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('adds, lists, resets and disables users; the printed passwords are the real ones', async () => {
+      const add = await run(['users', 'add', 'zhang', '--role', 'reviewer', '--name', '张三', '--json'], env);
+      assert.equal(add.code, 0, add.stderr);
+      const added = JSON.parse(add.stdout);
+      assert.equal(added.ok, true);
+      assert.deepEqual(
+        [added.user.username, added.user.displayName, added.user.roleLabel, added.user.mustChangePassword],
+        ['zhang', '张三', '分局审核员', true],
+      );
+      assert.match(added.oneTimePassword, OTP);
+
+      const piped = await run(['users', 'add', 'li', '--role', 'leader', '--password-stdin', '--json'], env, 'Li-pass-2018\n');
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.equal(JSON.parse(piped.stdout).oneTimePassword, undefined, 'no password printed when one was given');
+
+      const bad = await run(['users', 'add', 'zhao', '--role', 'boss', '--json'], env);
+      assert.equal(bad.code, 1);
+      assert.equal(JSON.parse(bad.stdout).error.code, 'role_invalid');
+
+      const list = await run(['users', 'list', '--json'], env);
+      assert.equal(list.code, 0, list.stderr);
+      assert.deepEqual(
+        JSON.parse(list.stdout).users.map((u: { username: string; role: string }) => [u.username, u.role]),
+        [
+          ['li', 'leader'],
+          ['zhang', 'reviewer'],
+        ],
+      );
+      assert.doesNotMatch(list.stdout, /scrypt\$/);
+
+      const reset = await run(['users', 'reset', 'zhang', '--json'], env);
+      assert.equal(reset.code, 0, reset.stderr);
+      const newOtp = JSON.parse(reset.stdout).oneTimePassword as string;
+      assert.match(newOtp, OTP);
+      assert.notEqual(newOtp, added.oneTimePassword);
+
+      const disable = await run(['users', 'disable', 'li'], env);
+      assert.equal(disable.code, 0, disable.stderr);
+      assert.equal(disable.stdout.trim(), '已停用用户 li，结束登录会话 0 个');
+
+      const db =
+        engine === 'pglite'
+          ? await openDb({ dataDir: path.join(env.WEIPIAN_DATA!, 'db') })
+          : await openDb({ url: env.DATABASE_URL! });
+      try {
+        const rows = await db.query<{ username: string; created_by: string; disabled_by: string | null }>(
+          'SELECT username, created_by, disabled_by FROM users ORDER BY username',
+        );
+        assert.deepEqual(rows, [
+          { username: 'li', created_by: 'cli:tester', disabled_by: 'cli:tester' },
+          { username: 'zhang', created_by: 'cli:tester', disabled_by: null },
+        ]);
+        const app = await buildApp({ db });
+        try {
+          const login = (username: string, password: string) =>
+            app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } });
+          assert.equal((await login('zhang', added.oneTimePassword)).statusCode, 401, 'the reset replaced it');
+          const z = await login('zhang', newOtp);
+          assert.equal(z.statusCode, 200);
+          assert.equal(z.json().user.mustChangePassword, true);
+          // The piped password was stored (the account is disabled, which only the right password reveals).
+          assert.equal((await login('li', 'Li-pass-2018')).json().error.code, 'account_disabled');
+        } finally {
+          await app.close();
+        }
+      } finally {
+        await db.close();
+      }
+    });
+  });
+}
