@@ -35,6 +35,10 @@ export const userOperatorCommands = {
   },
   'users.reset': async (db: Db, a: { username: string }, c: Ctx) => {
     const r = await resetPassword(db, { username: a.username }, { actor: c.actor });
-    return { user: presentUser(r.user), oneTimePassword: r.oneTimePassword, revokedSessions: r.revokedSessions };
+    return {
+      user: presentUser(r.user),
+      oneTimePassword: r.oneTimePassword,
+      revokedSessions: r.revokedSessions,
+    };
   },
 } as const;

@@ -16,7 +16,13 @@ import {
   uncountAttempt,
   type SessionRow,
 } from '../store/queries/sessions.ts';
-import { burnPasswordCheck, checkPasswordRules, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
+import {
+  burnPasswordCheck,
+  checkPasswordRules,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from './passwords.ts';
 import { countOrRefuse, failed } from './throttle.ts';
 import { userThrottleKey } from './users.ts';
 import type { AuthSettings } from './settings.ts';
@@ -90,7 +96,12 @@ export async function login(db: Db, settings: AuthSettings, input: LoginInput): 
   const session = await db.transaction(async (tx) => {
     await clearKey(tx, account.key);
     await uncountAttempt(tx, address.key);
-    await updateUser(tx, user!.id, { lastLoginAt: now, passwordHash: rehash }, { by: 'login', at: now, touch: false });
+    await updateUser(
+      tx,
+      user!.id,
+      { lastLoginAt: now, passwordHash: rehash },
+      { by: 'login', at: now, touch: false },
+    );
     if (input.previousSessionId) await revokeSession(tx, input.previousSessionId, now, 'replaced');
     return insertSession(tx, {
       id: sessionIdOf(token),
@@ -150,7 +161,11 @@ export interface ChangePasswordInput {
  * Changes one's own password. The current password is checked under the same throttle as logins (a
  * stolen session must not become a way to guess it); the user's other sessions end.
  */
-export async function changeOwnPassword(db: Db, settings: AuthSettings, input: ChangePasswordInput): Promise<UserView> {
+export async function changeOwnPassword(
+  db: Db,
+  settings: AuthSettings,
+  input: ChangePasswordInput,
+): Promise<UserView> {
   const now = settings.clock();
   const user = await findUserById(db, input.userId);
   if (!user) throw new WeipianError('user_not_found', '用户不存在', undefined, 404);
@@ -172,7 +187,12 @@ export async function changeOwnPassword(db: Db, settings: AuthSettings, input: C
       { by: `user:${user.username}`, at: now, expectedVersion: user.version },
     );
     if (!row)
-      throw new WeipianError('user_version_conflict', '账号刚被修改（例如管理员重置了密码），请重新登录后再试', undefined, 409);
+      throw new WeipianError(
+        'user_version_conflict',
+        '账号刚被修改（例如管理员重置了密码），请重新登录后再试',
+        undefined,
+        409,
+      );
     await revokeUserSessions(tx, user.id, now, 'password_changed', input.sessionId);
   });
   return (await findUserById(db, user.id))!;

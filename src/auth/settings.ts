@@ -23,7 +23,10 @@ function minutes(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0)
-    throw new WeipianError('config_invalid', `环境变量 ${name} 应为正数（分钟）：${raw}`, { name, value: raw });
+    throw new WeipianError('config_invalid', `环境变量 ${name} 应为正数（分钟）：${raw}`, {
+      name,
+      value: raw,
+    });
   return n;
 }
 

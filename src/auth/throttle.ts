@@ -48,7 +48,8 @@ export async function countOrRefuse(
 ): Promise<Counted> {
   const limit = scope === 'username' ? settings.userFailureLimit : settings.addressFailureLimit;
   const row = await countAttempt(q, key, now, settings.windowMinutes * 60);
-  if (row.locked_until && row.locked_until.getTime() > now.getTime()) throw throttledError(scope, row.locked_until, now);
+  if (row.locked_until && row.locked_until.getTime() > now.getTime())
+    throw throttledError(scope, row.locked_until, now);
   if (row.failures > limit) {
     // Only parallel attempts get here: the limit-th failure already locked the key.
     const until = new Date(now.getTime() + settings.lockMinutes * 60_000);

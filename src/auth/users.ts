@@ -105,19 +105,29 @@ export async function createUser(db: Db, input: CreateUserInput): Promise<Create
   if (binding === 'unit' && !unitCode)
     throw new WeipianError('unit_required', '镇街/开发区工作人员必须指定所属责任单位（代码）', { role });
   if (binding !== 'unit' && unitCode)
-    throw new WeipianError('unit_not_allowed', `只有镇街/开发区工作人员可以绑定责任单位，${ROLE_LABELS[role]}不能`, {
-      role,
-    });
+    throw new WeipianError(
+      'unit_not_allowed',
+      `只有镇街/开发区工作人员可以绑定责任单位，${ROLE_LABELS[role]}不能`,
+      {
+        role,
+      },
+    );
   if (binding === 'department' && !departmentCode)
     throw new WeipianError('department_required', '有关部门用户必须指定所属部门（代码）', { role });
   if (binding !== 'department' && departmentCode)
-    throw new WeipianError('department_not_allowed', `只有有关部门用户可以绑定部门，${ROLE_LABELS[role]}不能`, {
-      role,
-    });
+    throw new WeipianError(
+      'department_not_allowed',
+      `只有有关部门用户可以绑定部门，${ROLE_LABELS[role]}不能`,
+      {
+        role,
+      },
+    );
   if (unitCode) {
     const [unit] = await db.query('SELECT 1 FROM responsible_units WHERE code = $1', [unitCode]);
     if (!unit)
-      throw new WeipianError('unit_not_found', `责任单位不存在：${unitCode}（先导入镇街界线图层）`, { unitCode });
+      throw new WeipianError('unit_not_found', `责任单位不存在：${unitCode}（先导入镇街界线图层）`, {
+        unitCode,
+      });
   }
   if (departmentCode && !(await findDepartment(db, departmentCode)))
     throw new WeipianError('department_not_found', `部门不存在：${departmentCode}`, { departmentCode });
@@ -142,7 +152,8 @@ export async function createUser(db: Db, input: CreateUserInput): Promise<Create
     });
   } catch (e) {
     // Two creations of the same name racing: the unique index decides.
-    if (isUniqueViolation(e)) throw new WeipianError('username_taken', `用户名已存在：${username}`, { username }, 409);
+    if (isUniqueViolation(e))
+      throw new WeipianError('username_taken', `用户名已存在：${username}`, { username }, 409);
     throw e;
   }
   return { user: (await findUserById(db, row.id))!, oneTimePassword };
@@ -185,7 +196,11 @@ async function updateOrConflict(
   action: AdminAction,
   at: Date,
 ): Promise<void> {
-  const row = await updateUser(tx, u.id, change, { by: action.actor, at, expectedVersion: action.expectedVersion });
+  const row = await updateUser(tx, u.id, change, {
+    by: action.actor,
+    at,
+    expectedVersion: action.expectedVersion,
+  });
   if (!row) throw versionConflict(u);
 }
 
@@ -198,7 +213,8 @@ export async function disableUser(
   const target = await findUserOr404(db, ref);
   if (action.actorUserId === target.id)
     throw new WeipianError('cannot_disable_self', '不能停用自己的账号', { id: target.id }, 400);
-  if (action.expectedVersion !== undefined && action.expectedVersion !== target.version) throw versionConflict(target);
+  if (action.expectedVersion !== undefined && action.expectedVersion !== target.version)
+    throw versionConflict(target);
   if (target.disabled_at) return { user: target, changed: false, revokedSessions: 0 };
   const revokedSessions = await db.transaction(async (tx) => {
     if (target.role === 'bureau_admin') {
@@ -218,12 +234,19 @@ export async function disableUser(
   return { user: (await findUserById(db, target.id))!, changed: true, revokedSessions };
 }
 
-export async function enableUser(db: Db, ref: UserRef, action: AdminAction): Promise<{ user: UserView; changed: boolean }> {
+export async function enableUser(
+  db: Db,
+  ref: UserRef,
+  action: AdminAction,
+): Promise<{ user: UserView; changed: boolean }> {
   const at = action.at ?? new Date();
   const target = await findUserOr404(db, ref);
-  if (action.expectedVersion !== undefined && action.expectedVersion !== target.version) throw versionConflict(target);
+  if (action.expectedVersion !== undefined && action.expectedVersion !== target.version)
+    throw versionConflict(target);
   if (!target.disabled_at) return { user: target, changed: false };
-  await db.transaction((tx) => updateOrConflict(tx, target, { disabledAt: null, disabledBy: null }, action, at));
+  await db.transaction((tx) =>
+    updateOrConflict(tx, target, { disabledAt: null, disabledBy: null }, action, at),
+  );
   return { user: (await findUserById(db, target.id))!, changed: true };
 }
 
@@ -235,8 +258,14 @@ export async function resetPassword(
   const at = action.at ?? new Date();
   const target = await findUserOr404(db, ref);
   if (action.actorUserId === target.id)
-    throw new WeipianError('cannot_reset_self', '不能重置自己的密码，请使用“修改密码”', { id: target.id }, 400);
-  if (action.expectedVersion !== undefined && action.expectedVersion !== target.version) throw versionConflict(target);
+    throw new WeipianError(
+      'cannot_reset_self',
+      '不能重置自己的密码，请使用“修改密码”',
+      { id: target.id },
+      400,
+    );
+  if (action.expectedVersion !== undefined && action.expectedVersion !== target.version)
+    throw versionConflict(target);
   const oneTimePassword = generateOneTimePassword();
   const passwordHash = await hashPassword(oneTimePassword);
   const revokedSessions = await db.transaction(async (tx) => {

@@ -36,7 +36,18 @@ export function progressBar(label: string): ProgressFn & { done(): void } {
   let last = 0;
   let drawn = false;
   const tty = process.stderr.isTTY === true;
+  // WEIPIAN_PROGRESS=lines: plain lines without a terminal (logs, supervising scripts, tests).
+  const lines = process.env.WEIPIAN_PROGRESS === 'lines';
+  let lastLine = -1;
   const fn = ((done: number, total: number) => {
+    if (lines) {
+      const step = Math.max(1, Math.floor(total / 100));
+      if (done === total || Math.floor(done / step) !== lastLine) {
+        lastLine = Math.floor(done / step);
+        process.stderr.write(`${label} ${done}/${total}\n`);
+      }
+      return;
+    }
     if (!tty) return;
     const now = Date.now();
     if (now - started < 1000 || now - last < 100) return;

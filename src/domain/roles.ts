@@ -35,4 +35,3 @@ export function parseRole(s: string): Role {
     );
   return s;
 }
-

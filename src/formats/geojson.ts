@@ -1,15 +1,16 @@
 // GeoJSON presentation of patches, shared by the API and `weipian export`. Geometry is EPSG:4490
 // longitude/latitude (CGCS2000 and WGS84 agree to centimetres); the repaired copy is used when the
-// delivered polygon was invalid, and the property `repaired` says so.
-import { decodeWkb } from '../geo/wkb.ts';
-import type { Areal } from '../geo/geometry.ts';
+// delivered polygon was invalid, and the property `repaired` says so. A patch delivered only by its
+// centre has a Point.
+import { decodeGeometry } from '../geo/wkb.ts';
+import type { PatchGeometry } from '../geo/geometry.ts';
 import type { PatchRow } from '../store/queries/patches.ts';
 import { OUTPUT_FIELD_IDS } from '../domain/fields.ts';
 
 export interface Feature {
   type: 'Feature';
   id: number;
-  geometry: Areal;
+  geometry: PatchGeometry;
   properties: Record<string, unknown>;
 }
 
@@ -62,7 +63,7 @@ export function patchToFeature(row: PatchRow, opts: PatchFeatureOptions): Featur
   return {
     type: 'Feature',
     id: row.id,
-    geometry: decodeWkb(row.geom_repaired ?? row.geom),
+    geometry: decodeGeometry(row.geom_repaired ?? row.geom),
     properties,
   };
 }

@@ -94,9 +94,16 @@ function toRow(f: ArealFeature): NewFeature {
 /** Lets the event loop run (HTTP requests, health checks) during long CPU-bound reading. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export async function importLayer(db: Db, input: string, opts: ImportLayerOptions): Promise<LayerImportSummary> {
+export async function importLayer(
+  db: Db,
+  input: string,
+  opts: ImportLayerOptions,
+): Promise<LayerImportSummary> {
   if (!isLayerType(opts.type))
-    throw new WeipianError('layer_type_unknown', `未知的图层类型：${opts.type}（可选：${LAYER_TYPES.join(', ')}）`);
+    throw new WeipianError(
+      'layer_type_unknown',
+      `未知的图层类型：${opts.type}（可选：${LAYER_TYPES.join(', ')}）`,
+    );
   const type = opts.type;
   const onProgress = opts.onProgress ?? noProgress;
   const src = await openArealSource(input, opts);
@@ -208,7 +215,12 @@ export async function importLayer(db: Db, input: string, opts: ImportLayerOption
         encoding: src.encoding,
         encodingSource: src.encodingSource,
         srcCrs: src.crs.code,
-        options: { type, crs: opts.crs ?? null, encoding: opts.encoding ?? null, swapXY: opts.swapXY === true },
+        options: {
+          type,
+          crs: opts.crs ?? null,
+          encoding: opts.encoding ?? null,
+          swapXY: opts.swapXY === true,
+        },
         fields: src.fields,
         summary,
         createdBy: opts.actor,

@@ -118,8 +118,18 @@ export function requireRole(req: FastifyRequest, ...roles: Role[]): AuthUser {
 
 // Bodies of these routes are validated without type coercion (the app's default coerces, so that
 // 123 would pass as "123"); path parameters still are coerced from their string form.
-const strictAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false });
-const paramAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false });
+const strictAjv = new Ajv({
+  coerceTypes: false,
+  useDefaults: true,
+  removeAdditional: false,
+  allErrors: false,
+});
+const paramAjv = new Ajv({
+  coerceTypes: 'array',
+  useDefaults: true,
+  removeAdditional: false,
+  allErrors: false,
+});
 
 const TYPE_LABELS: Record<string, string> = {
   string: '字符串',
@@ -181,7 +191,12 @@ export function translateRequestError(err: unknown): unknown {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new WeipianError('body_too_large', '请求体过大', undefined, 413);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new WeipianError('unsupported_media_type', '请求体应为 JSON（Content-Type: application/json）', undefined, 415);
+      return new WeipianError(
+        'unsupported_media_type',
+        '请求体应为 JSON（Content-Type: application/json）',
+        undefined,
+        415,
+      );
     default:
       return err;
   }

@@ -83,9 +83,27 @@ export async function seedDemoUsers(db: Db, units: DemoUnit[]): Promise<DemoAcco
     );
   }
   const wanted: Omit<DemoAccount, 'created'>[] = [
-    { username: 'leader', role: 'leader', displayName: '区政府领导（演示）', unitCode: null, departmentCode: null },
-    { username: 'admin', role: 'bureau_admin', displayName: '分局管理员（演示）', unitCode: null, departmentCode: null },
-    { username: 'reviewer', role: 'reviewer', displayName: '分局审核员（演示）', unitCode: null, departmentCode: null },
+    {
+      username: 'leader',
+      role: 'leader',
+      displayName: '区政府领导（演示）',
+      unitCode: null,
+      departmentCode: null,
+    },
+    {
+      username: 'admin',
+      role: 'bureau_admin',
+      displayName: '分局管理员（演示）',
+      unitCode: null,
+      departmentCode: null,
+    },
+    {
+      username: 'reviewer',
+      role: 'reviewer',
+      displayName: '分局审核员（演示）',
+      unitCode: null,
+      departmentCode: null,
+    },
     ...units.map((u, i) => ({
       username: `unit${i + 1}`,
       role: 'unit_officer' as const,
@@ -93,7 +111,13 @@ export async function seedDemoUsers(db: Db, units: DemoUnit[]): Promise<DemoAcco
       unitCode: u.code,
       departmentCode: null,
     })),
-    { username: 'dept', role: 'department', displayName: '农业农村局（演示）', unitCode: null, departmentCode: 'agriculture' },
+    {
+      username: 'dept',
+      role: 'department',
+      displayName: '农业农村局（演示）',
+      unitCode: null,
+      departmentCode: 'agriculture',
+    },
   ];
   const out: DemoAccount[] = [];
   for (const w of wanted) {

@@ -30,7 +30,12 @@ for (const engine of engines()) {
     const clock = () => new Date(now);
 
     const login = (username: unknown, password: unknown, ip = '127.0.0.1') =>
-      app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password }, remoteAddress: ip });
+      app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { username, password },
+        remoteAddress: ip,
+      });
     const session = async (username: string, password: string, ip = '127.0.0.1'): Promise<Session> => {
       const r = await login(username, password, ip);
       assert.equal(r.statusCode, 200, r.body);
@@ -48,7 +53,12 @@ for (const engine of engines()) {
           [username],
         )
       )[0]!;
-    const errorOf = (r: LightMyRequestResponse) => r.json().error as { code: string; message: string; details?: any };
+    const errorOf = (r: LightMyRequestResponse) =>
+      r.json().error as {
+        code: string;
+        message: string;
+        details: { scope?: string; retryAt?: string; retryAfterSeconds?: number };
+      };
     const addUser = (username: string, password: string, role = 'reviewer') =>
       createUser(t.db, { username, role, password, mustChangePassword: false, actor: 'test' });
 
@@ -98,11 +108,18 @@ for (const engine of engines()) {
       assert.doesNotMatch(r.body, /scrypt\$|password_hash/);
       const token = r.cookies[0]!.value;
       const sha = createHash('sha256').update(token).digest('hex');
-      const rows = await t.db.query<{ csrf_token: string; ip: string }>('SELECT * FROM sessions WHERE id = $1', [sha]);
+      const rows = await t.db.query<{ csrf_token: string; ip: string }>(
+        'SELECT * FROM sessions WHERE id = $1',
+        [sha],
+      );
       assert.equal(rows.length, 1);
       assert.equal(rows[0]!.csrf_token, body.csrfToken);
       assert.equal(rows[0]!.ip, '127.0.0.1');
-      assert.equal(await n('sessions WHERE id = $1 OR csrf_token = $1', [token]), 0, 'the token itself is never stored');
+      assert.equal(
+        await n('sessions WHERE id = $1 OR csrf_token = $1', [token]),
+        0,
+        'the token itself is never stored',
+      );
 
       const m = await app.inject({ url: '/api/auth/me', headers: { cookie: `weipian_session=${token}` } });
       assert.equal(m.statusCode, 200);
@@ -150,7 +167,11 @@ for (const engine of engines()) {
       assert.equal(sixth.headers['set-cookie'], undefined);
       const e = errorOf(sixth);
       assert.equal(e.code, 'login_throttled');
-      assert.deepEqual(e.details, { scope: 'username', retryAt: '2018-03-02T02:15:00.000Z', retryAfterSeconds: 900 });
+      assert.deepEqual(e.details, {
+        scope: 'username',
+        retryAt: '2018-03-02T02:15:00.000Z',
+        retryAfterSeconds: 900,
+      });
       assert.match(e.message, /该账号已暂时锁定，请于 2018\/03\/02 10:15（约 15 分钟后）再试/);
 
       now += 14 * MIN;
@@ -172,10 +193,12 @@ for (const engine of engines()) {
 
     it('resets the username counter on a successful login', async () => {
       await addUser('zhao', 'Zhao-pass-2018');
-      for (let i = 0; i < 4; i++) assert.equal((await login('zhao', 'Wrong-pass-1', '10.0.4.1')).statusCode, 401);
+      for (let i = 0; i < 4; i++)
+        assert.equal((await login('zhao', 'Wrong-pass-1', '10.0.4.1')).statusCode, 401);
       assert.equal((await login('zhao', 'Zhao-pass-2018', '10.0.4.1')).statusCode, 200);
       // Without the reset the next failure would be the 6th in the window and be refused with 429.
-      for (let i = 0; i < 4; i++) assert.equal((await login('zhao', 'Wrong-pass-1', '10.0.4.1')).statusCode, 401);
+      for (let i = 0; i < 4; i++)
+        assert.equal((await login('zhao', 'Wrong-pass-1', '10.0.4.1')).statusCode, 401);
       assert.equal((await login('zhao', 'Zhao-pass-2018', '10.0.4.1')).statusCode, 200);
     });
 
@@ -205,11 +228,18 @@ for (const engine of engines()) {
         const r = await app.inject({ method: 'POST', url: '/api/users', headers, payload });
         assert.equal(r.statusCode, 403);
         assert.deepEqual(r.json(), {
-          error: { code: 'csrf_invalid', message: '请求缺少有效的防伪令牌（x-csrf-token），请刷新页面后重试' },
+          error: {
+            code: 'csrf_invalid',
+            message: '请求缺少有效的防伪令牌（x-csrf-token），请刷新页面后重试',
+          },
         });
       }
       assert.equal(await n('users'), before);
-      const out = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: { cookie: admin.cookie } });
+      const out = await app.inject({
+        method: 'POST',
+        url: '/api/auth/logout',
+        headers: { cookie: admin.cookie },
+      });
       assert.equal(out.statusCode, 403);
       assert.equal((await me(admin)).statusCode, 200, 'logout without the token did not log out');
 
@@ -259,9 +289,10 @@ for (const engine of engines()) {
       const after = await me(s);
       assert.equal(after.statusCode, 401);
       assert.equal(after.json().error.message, '请先登录');
-      const [row] = await t.db.query<{ revoked_reason: string }>('SELECT revoked_reason FROM sessions WHERE id = $1', [
-        createHash('sha256').update(s.token).digest('hex'),
-      ]);
+      const [row] = await t.db.query<{ revoked_reason: string }>(
+        'SELECT revoked_reason FROM sessions WHERE id = $1',
+        [createHash('sha256').update(s.token).digest('hex')],
+      );
       assert.equal(row!.revoked_reason, 'logout');
     });
 
@@ -270,8 +301,17 @@ for (const engine of engines()) {
       const s1 = await session('sun', 'Sun-pass-2018');
       const s2 = await session('sun', 'Sun-pass-2018');
       const hashBefore = (await user('sun')).password_hash;
-      const change = (currentPassword: string, newPassword: string, headers: Record<string, string> = as(s1)) =>
-        app.inject({ method: 'POST', url: '/api/auth/password', headers, payload: { currentPassword, newPassword } });
+      const change = (
+        currentPassword: string,
+        newPassword: string,
+        headers: Record<string, string> = as(s1),
+      ) =>
+        app.inject({
+          method: 'POST',
+          url: '/api/auth/password',
+          headers,
+          payload: { currentPassword, newPassword },
+        });
 
       const wrong = await change('Wrong-pass-1', 'Sun-new-pass-1');
       assert.equal(wrong.statusCode, 400);
@@ -322,8 +362,14 @@ for (const engine of engines()) {
       assert.equal(await n('users'), before);
       assert.equal((await user('admin')).disabled_at, null);
 
-      const post = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/users', headers: as(admin), payload });
-      const created = await post({ username: 'Zhou', displayName: '周工', role: 'unit_officer', unitCode: '370306101' });
+      const post = (payload: Record<string, unknown>) =>
+        app.inject({ method: 'POST', url: '/api/users', headers: as(admin), payload });
+      const created = await post({
+        username: 'Zhou',
+        displayName: '周工',
+        role: 'unit_officer',
+        unitCode: '370306101',
+      });
       assert.equal(created.statusCode, 201, created.body);
       const zhou = created.json();
       assert.match(zhou.oneTimePassword, OTP);
@@ -335,9 +381,20 @@ for (const engine of engines()) {
           must: zhou.user.mustChangePassword,
           by: zhou.user.createdBy,
         },
-        { username: 'Zhou', roleLabel: '镇街/开发区工作人员', unit: { code: '370306101', name: '北郊镇' }, must: true, by: 'user:admin' },
+        {
+          username: 'Zhou',
+          roleLabel: '镇街/开发区工作人员',
+          unit: { code: '370306101', name: '北郊镇' },
+          must: true,
+          by: 'user:admin',
+        },
       );
-      const dept = await post({ username: 'nong', displayName: '农业局联络员', role: 'department', departmentCode: 'agriculture' });
+      const dept = await post({
+        username: 'nong',
+        displayName: '农业局联络员',
+        role: 'department',
+        departmentCode: 'agriculture',
+      });
       assert.equal(dept.statusCode, 201);
       assert.deepEqual(dept.json().user.department, { code: 'agriculture', name: '周村区农业农村局' });
 
@@ -382,7 +439,7 @@ for (const engine of engines()) {
       assert.equal(list.json().departments.length, 4);
     });
 
-    it('resets a password: one-time password, sessions end, version checked, not one\'s own', async () => {
+    it("resets a password: one-time password, sessions end, version checked, not one's own", async () => {
       const admin = await session('admin', ADMIN_PW);
       const zhou = await user('Zhou');
       const z = await session('zhou', 'Zhou-pass-2018');
@@ -425,7 +482,10 @@ for (const engine of engines()) {
       assert.equal((await me(q)).statusCode, 401);
       const right = await login('qian', 'Qian-pass-2018');
       assert.equal(right.statusCode, 403);
-      assert.deepEqual(right.json().error, { code: 'account_disabled', message: '账号已停用，请联系分局管理员' });
+      assert.deepEqual(right.json().error, {
+        code: 'account_disabled',
+        message: '账号已停用，请联系分局管理员',
+      });
       const wrong = await login('qian', 'Wrong-pass-1');
       assert.deepEqual(wrong.json().error, { code: 'login_failed', message: '用户名或密码错误' });
       assert.equal((await post('disable')).json().changed, false);
@@ -455,12 +515,20 @@ for (const engine of engines()) {
       const users = await n('users');
       const attempts = await n('login_attempts');
       const raw = (url: string, payload: string, headers: Record<string, string> = as(admin)) =>
-        app.inject({ method: 'POST', url, headers: { ...headers, 'content-type': 'application/json' }, payload });
+        app.inject({
+          method: 'POST',
+          url,
+          headers: { ...headers, 'content-type': 'application/json' },
+          payload,
+        });
       const cases: [LightMyRequestResponse, number, string, string][] = [
         [await raw('/api/users', '{"username": "x1", '), 400, 'request_invalid', '请求体不是有效的 JSON'],
         [await raw('/api/auth/login', '{"username":', {}), 400, 'request_invalid', '请求体不是有效的 JSON'],
         [
-          await raw('/api/users', JSON.stringify({ username: 'x1', role: 'leader', displayName: '长'.repeat(20000) })),
+          await raw(
+            '/api/users',
+            JSON.stringify({ username: 'x1', role: 'leader', displayName: '长'.repeat(20000) }),
+          ),
           413,
           'body_too_large',
           '请求体过大',
@@ -545,8 +613,9 @@ for (const engine of engines()) {
     });
 
     it('seeds one demo account per role, creating missing units, and leaves existing accounts alone', async () => {
-      await assert.rejects(seedDemoUsers(t.db, [{ code: '370306109' }]), (e: unknown) =>
-        isWeipianError(e) && e.code === 'unit_not_found',
+      await assert.rejects(
+        seedDemoUsers(t.db, [{ code: '370306109' }]),
+        (e: unknown) => isWeipianError(e) && e.code === 'unit_not_found',
       );
       const accounts = await seedDemoUsers(t.db, [
         { code: '370306101', name: '北郊镇' },
@@ -563,13 +632,10 @@ for (const engine of engines()) {
           ['dept', 'department', null, 'agriculture', true],
         ],
       );
-      assert.deepEqual(
-        await t.db.query('SELECT code, name, kind FROM responsible_units ORDER BY code'),
-        [
-          { code: '370306001', name: '丝绸路街道', kind: 'street' },
-          { code: '370306101', name: '北郊镇', kind: 'town' },
-        ],
-      );
+      assert.deepEqual(await t.db.query('SELECT code, name, kind FROM responsible_units ORDER BY code'), [
+        { code: '370306001', name: '丝绸路街道', kind: 'street' },
+        { code: '370306101', name: '北郊镇', kind: 'town' },
+      ]);
       const app = await buildApp({ db: t.db });
       try {
         for (const [username, unit] of [

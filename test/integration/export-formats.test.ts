@@ -17,11 +17,11 @@ import { deliveryFeatures } from '../helpers/delivery.ts';
 import { createBatch } from '../../src/services/batches.ts';
 import { importPatches, type ImportPatchesOptions } from '../../src/jobs/import-patches.ts';
 import { exportPatches, type ExportOptions } from '../../src/jobs/export-patches.ts';
-import { listPatches, insertPatches, type PatchRow } from '../../src/store/queries/patches.ts';
+import { listPatches, insertPatches, type NewPatch, type PatchRow } from '../../src/store/queries/patches.ts';
 import { insertImport } from '../../src/store/queries/imports.ts';
 import { findBatchBySlug } from '../../src/store/queries/batches.ts';
 import { decodeWkb, encodeWkb } from '../../src/geo/wkb.ts';
-import { getCrs, transformAreal, CGCS2000 } from '../../src/geo/crs.ts';
+import { getCrs, transformAreal, fromCgcs2000, CGCS2000 } from '../../src/geo/crs.ts';
 import { FIELDS } from '../../src/domain/fields.ts';
 import { isWeipianError } from '../../src/domain/errors.ts';
 import type { Db } from '../../src/store/db.ts';
@@ -149,6 +149,55 @@ async function counts(db: Db) {
 
 const DICTIONARY_ALIASES = FIELDS.map((f) => f.alias);
 
+/** An import row for patches written directly by a test. */
+async function handImport(db: Db, batchId: number): Promise<number> {
+  const imp = await insertImport(db, {
+    kind: 'patches',
+    batchId,
+    layerId: null,
+    sourceFile: 'hand',
+    sourceSha256: '0',
+    encoding: null,
+    encodingSource: null,
+    srcCrs: 'EPSG:4490',
+    options: {},
+    fields: [],
+    summary: {},
+    createdBy: 'tester',
+  });
+  return imp.id;
+}
+
+function handPatch(batchId: number, importId: number, jcbh: string, wkb: Uint8Array, o: Partial<NewPatch> = {}): NewPatch {
+  return {
+    batchId,
+    importId,
+    featureIndex: 0,
+    source: 'report',
+    jcbh,
+    xzqdm: null,
+    tblx: null,
+    jcmjM2: null,
+    gdmjM2: null,
+    areaUnit: 'm2',
+    qsx: null,
+    hsx: null,
+    centerX: null,
+    centerY: null,
+    bz: null,
+    attributesJson: '{}',
+    srcCrs: 'EPSG:4490',
+    geomSource: wkb,
+    geom: wkb,
+    geomRepaired: null,
+    validityIssue: null,
+    areaM2: 1,
+    bbox: { minx: 117.8, miny: 36.7, maxx: 117.801, maxy: 36.701 },
+    ...o,
+  };
+}
+
+
 for (const engine of engines()) {
   describe(`export formats on ${engine}`, { skip: skipWithoutOgr() }, () => {
     let t: TestDb;
@@ -240,7 +289,7 @@ for (const engine of engines()) {
         assert.equal(f.properties.BATCH, 'src');
         assert.equal(f.properties.SOURCE, '卫片');
         assert.equal(f.properties.JCMJ, p.jcmj_m2);
-        assert.equal(f.properties.QSX, p.qsx!.replace(/-/g, '/'));
+        assert.equal(f.properties.QSX, p.qsx);
         assert.equal(f.properties.AREA_M2, Math.round(p.area_m2 * 100) / 100);
         assertSameGeometry(f.geometry, exportedGeometry(p), 1e-9, `GDAL ${p.jcbh}`);
       });
@@ -453,18 +502,13 @@ for (const engine of engines()) {
 
     it('Excel 亩 column, hand-worked: 10 000 m² = 15 亩, 1 000 m² = 1.5 亩; a month-only date stays text', async () => {
       const b = await createBatch(t.db, { slug: 'mu', kind: 'land', year: 2017, actor: 'tester' });
-      const imp = await insertImport(t.db, {
-        kind: 'patches', batchId: b.id, layerId: null, sourceFile: 'hand', sourceSha256: '0', encoding: null,
-        encodingSource: null, srcCrs: 'EPSG:4490', options: {}, fields: [], summary: {}, createdBy: 'tester',
+      const imp = await handImport(t.db, b.id);
+      const wkb = encodeWkb({
+        type: 'Polygon',
+        coordinates: [[[117.8, 36.7], [117.801, 36.7], [117.801, 36.701], [117.8, 36.701], [117.8, 36.7]]],
       });
-      const square = { type: 'Polygon' as const, coordinates: [[[117.8, 36.7], [117.801, 36.7], [117.801, 36.701], [117.8, 36.701], [117.8, 36.7]] as Pos[]] };
-      const wkb = encodeWkb(square);
-      const patch = (jcbh: string, areaM2: number, qsx: string) => ({
-        batchId: b.id, importId: imp.id, featureIndex: 0, source: 'patrol' as const, jcbh, xzqdm: null, tblx: null,
-        jcmjM2: areaM2, gdmjM2: null, areaUnit: 'm2' as const, qsx, hsx: null, centerX: null, centerY: null, bz: null,
-        attributesJson: '{}', srcCrs: 'EPSG:4490', geomSource: wkb, geom: wkb, geomRepaired: null, validityIssue: null,
-        areaM2, bbox: { minx: 117.8, miny: 36.7, maxx: 117.801, maxy: 36.701 },
-      });
+      const patch = (jcbh: string, areaM2: number, qsx: string) =>
+        handPatch(b.id, imp, jcbh, wkb, { source: 'patrol', jcmjM2: areaM2, areaM2, qsx });
       await insertPatches(t.db, [patch('A1', 10000, '2017-03-15'), patch('A2', 1000, '2017-04')]);
       const out = path.join(dir, 'mu.xlsx');
       const s = await exportPatches(t.db, { batch: 'mu', format: 'xlsx', out });
@@ -490,6 +534,51 @@ for (const engine of engines()) {
       assert.deepEqual(
         rows.map((r) => r.qsx),
         ['2017-03-15', '2017-04'],
+      );
+    });
+
+    it('point patches go to a separate _point file set or layer', async () => {
+      const b = await createBatch(t.db, { slug: 'pts', kind: 'land', year: 2017, actor: 'tester' });
+      const imp = await handImport(t.db, b.id);
+      const square = encodeWkb({
+        type: 'Polygon',
+        coordinates: [[[117.8, 36.7], [117.801, 36.7], [117.801, 36.701], [117.8, 36.701], [117.8, 36.7]]],
+      });
+      const point = encodeWkb({ type: 'Point', coordinates: [117.805, 36.705] });
+      await insertPatches(t.db, [
+        handPatch(b.id, imp, 'P1', square, { bz: '面状图斑' }),
+        handPatch(b.id, imp, 'P2', point, { bz: '只有中心点的举报图斑' }),
+      ]);
+      await t.db.query("UPDATE patches SET geometry_kind = 'point' WHERE batch_id = $1 AND jcbh = 'P2'", [b.id]);
+
+      const shp = path.join(dir, 'pts', '点.shp');
+      await mkdir(path.dirname(shp));
+      const s = await exportPatches(t.db, { batch: 'pts', format: 'shp', out: shp, crs: 'EPSG:4527' });
+      assert.equal(s.count, 2);
+      assert.equal(s.pointCount, 1);
+      assert.deepEqual((await readdir(path.dirname(shp))).sort(), [
+        '点.cpg', '点.dbf', '点.prj', '点.shp', '点.shx',
+        '点_point.cpg', '点_point.dbf', '点_point.prj', '点_point.shp', '点_point.shx',
+      ]);
+      assert.match((await ogrSchema(path.join(dir, 'pts', '点_point.shp'))).text, /Geometry: Point/);
+      const [pf] = await gdalFeatures(path.join(dir, 'pts', '点_point.shp'));
+      assert.equal(pf!.properties.JCBH, 'P2');
+      assert.equal(pf!.properties.BZ, '只有中心点的举报图斑');
+      const [x, y] = pf!.geometry.coordinates as Pos;
+      const [ex, ey] = fromCgcs2000(getCrs('EPSG:4527'))([117.805, 36.705]);
+      assert.ok(Math.abs(x - ex) < 0.001 && Math.abs(y - ey) < 0.001, 'point reprojected to EPSG:4527');
+      assert.deepEqual(
+        (await gdalFeatures(shp)).map((f) => f.properties.JCBH),
+        ['P1'],
+      );
+
+      const gpkg = path.join(dir, 'pts.gpkg');
+      await exportPatches(t.db, { batch: 'pts', format: 'gpkg', out: gpkg });
+      const schema = await ogrSchema(gpkg);
+      assert.deepEqual([...schema.layers.keys()], ['pts', 'pts_point']);
+      assert.deepEqual(
+        (await gdalFeatures(gpkg, 'pts_point')).map((f) => [f.properties.jcbh, f.geometry.type]),
+        [['P2', 'Point']],
       );
     });
 
@@ -522,19 +611,11 @@ for (const engine of engines()) {
 
       // A character outside GBK, and a remark too long for a DBF text field in UTF-8.
       const b = await createBatch(t.db, { slug: 'bad', kind: 'land', year: 2017, actor: 'tester' });
-      const imp = await insertImport(t.db, {
-        kind: 'patches', batchId: b.id, layerId: null, sourceFile: 'hand', sourceSha256: '0', encoding: null,
-        encodingSource: null, srcCrs: 'EPSG:4490', options: {}, fields: [], summary: {}, createdBy: 'tester',
+      const wkb = encodeWkb({
+        type: 'Polygon',
+        coordinates: [[[117.8, 36.7], [117.801, 36.7], [117.801, 36.701], [117.8, 36.7]]],
       });
-      const wkb = encodeWkb({ type: 'Polygon', coordinates: [[[117.8, 36.7], [117.801, 36.7], [117.801, 36.701], [117.8, 36.7]]] });
-      await insertPatches(t.db, [
-        {
-          batchId: b.id, importId: imp.id, featureIndex: 0, source: 'report', jcbh: 'B1', xzqdm: null, tblx: null,
-          jcmjM2: null, gdmjM2: null, areaUnit: 'm2', qsx: null, hsx: null, centerX: null, centerY: null,
-          bz: `𠀀${'镇'.repeat(100)}`, attributesJson: '{}', srcCrs: 'EPSG:4490', geomSource: wkb, geom: wkb,
-          geomRepaired: null, validityIssue: null, areaM2: 1, bbox: { minx: 117.8, miny: 36.7, maxx: 117.801, maxy: 36.701 },
-        },
-      ]);
+      await insertPatches(t.db, [handPatch(b.id, await handImport(t.db, b.id), 'B1', wkb, { bz: `𠀀${'镇'.repeat(100)}` })]);
       const after = await counts(t.db);
       await refuses('export_encoding_unrepresentable', { format: 'shp', out: path.join(work, 'bad.shp') }, 'bad');
       await refuses('export_value_too_long', { format: 'shp', out: path.join(work, 'bad.zip'), encoding: 'utf-8' }, 'bad');

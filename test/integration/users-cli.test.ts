@@ -15,10 +15,20 @@ const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 
 const OTP = /^[a-km-np-z2-9]{4}(-[a-km-np-z2-9]{4}){3}$/;
 
 /** Like test/helpers/cli.ts, with standard input (for --password-stdin). */
-function run(args: string[], env: Record<string, string>, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string>,
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, DATABASE_URL: '', WEIPIAN_FROM_SOURCE: '1', WEIPIAN_ACTOR: 'cli:tester', ...env },
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        WEIPIAN_FROM_SOURCE: '1',
+        WEIPIAN_ACTOR: 'cli:tester',
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -56,9 +66,17 @@ for (const engine of engines()) {
       );
       assert.match(added.oneTimePassword, OTP);
 
-      const piped = await run(['users', 'add', 'li', '--role', 'leader', '--password-stdin', '--json'], env, 'Li-pass-2018\n');
+      const piped = await run(
+        ['users', 'add', 'li', '--role', 'leader', '--password-stdin', '--json'],
+        env,
+        'Li-pass-2018\n',
+      );
       assert.equal(piped.code, 0, piped.stderr);
-      assert.equal(JSON.parse(piped.stdout).oneTimePassword, undefined, 'no password printed when one was given');
+      assert.equal(
+        JSON.parse(piped.stdout).oneTimePassword,
+        undefined,
+        'no password printed when one was given',
+      );
 
       const bad = await run(['users', 'add', 'zhao', '--role', 'boss', '--json'], env);
       assert.equal(bad.code, 1);
@@ -101,7 +119,11 @@ for (const engine of engines()) {
         try {
           const login = (username: string, password: string) =>
             app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } });
-          assert.equal((await login('zhang', added.oneTimePassword)).statusCode, 401, 'the reset replaced it');
+          assert.equal(
+            (await login('zhang', added.oneTimePassword)).statusCode,
+            401,
+            'the reset replaced it',
+          );
           const z = await login('zhang', newOtp);
           assert.equal(z.statusCode, 200);
           assert.equal(z.json().user.mustChangePassword, true);

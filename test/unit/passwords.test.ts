@@ -57,19 +57,48 @@ describe('passwords', () => {
   });
 
   it('refuses unreadable or dangerous stored hashes instead of throwing or allocating', async () => {
-    for (const bad of ['', 'plain', 'scrypt$3$8$1$c2FsdHNhbHQ=$a2V5a2V5a2V5a2V5a2V5', 'scrypt$1073741824$8$1$x$y'])
+    for (const bad of [
+      '',
+      'plain',
+      'scrypt$3$8$1$c2FsdHNhbHQ=$a2V5a2V5a2V5a2V5a2V5',
+      'scrypt$1073741824$8$1$x$y',
+    ])
       assert.equal(await verifyPassword('x', bad), false, bad);
   });
 
   it('enforces length 10 and at least two character classes', () => {
-    assert.equal(rule(() => checkPasswordRules('Ab1-Ab1-A')), 'min_length'); // 9 characters
-    assert.equal(rule(() => checkPasswordRules('abcdefghij')), 'classes'); // 10 lower-case letters
-    assert.equal(rule(() => checkPasswordRules('1234567890')), 'classes');
-    assert.equal(rule(() => checkPasswordRules('密码密码密码密码密码')), 'classes');
-    assert.equal(rule(() => checkPasswordRules('a'.repeat(129) + '1')), 'max_length');
-    assert.equal(rule(() => checkPasswordRules('zhang-2018', 'ZHANG-2018')), 'username');
-    assert.equal(rule(() => checkPasswordRules('abcdefghi1')), undefined);
-    assert.equal(rule(() => checkPasswordRules('周村区卫片执法2018')), undefined);
+    assert.equal(
+      rule(() => checkPasswordRules('Ab1-Ab1-A')),
+      'min_length',
+    ); // 9 characters
+    assert.equal(
+      rule(() => checkPasswordRules('abcdefghij')),
+      'classes',
+    ); // 10 lower-case letters
+    assert.equal(
+      rule(() => checkPasswordRules('1234567890')),
+      'classes',
+    );
+    assert.equal(
+      rule(() => checkPasswordRules('密码密码密码密码密码')),
+      'classes',
+    );
+    assert.equal(
+      rule(() => checkPasswordRules('a'.repeat(129) + '1')),
+      'max_length',
+    );
+    assert.equal(
+      rule(() => checkPasswordRules('zhang-2018', 'ZHANG-2018')),
+      'username',
+    );
+    assert.equal(
+      rule(() => checkPasswordRules('abcdefghi1')),
+      undefined,
+    );
+    assert.equal(
+      rule(() => checkPasswordRules('周村区卫片执法2018')),
+      undefined,
+    );
   });
 
   it('generates one-time passwords that pass the rules and avoid look-alike characters', () => {
@@ -77,7 +106,10 @@ describe('passwords', () => {
     for (let i = 0; i < 200; i++) {
       const p = generateOneTimePassword();
       assert.match(p, /^[a-km-np-z2-9]{4}(-[a-km-np-z2-9]{4}){3}$/);
-      assert.equal(rule(() => checkPasswordRules(p)), undefined);
+      assert.equal(
+        rule(() => checkPasswordRules(p)),
+        undefined,
+      );
       seen.add(p);
     }
     assert.equal(seen.size, 200);
@@ -89,6 +121,9 @@ describe('roles', () => {
     assert.deepEqual([...ROLES], ['leader', 'bureau_admin', 'reviewer', 'unit_officer', 'department']);
     assert.equal(ROLE_LABELS.unit_officer, '镇街/开发区工作人员');
     assert.equal(parseRole('reviewer'), 'reviewer');
-    assert.throws(() => parseRole('admin'), (e: unknown) => isWeipianError(e) && e.code === 'role_invalid');
+    assert.throws(
+      () => parseRole('admin'),
+      (e: unknown) => isWeipianError(e) && e.code === 'role_invalid',
+    );
   });
 });

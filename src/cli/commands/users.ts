@@ -18,7 +18,9 @@ async function readPasswordFromStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   // One trailing newline belongs to echo, not to the password.
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 function binding(u: PublicUser): string {
@@ -57,7 +59,14 @@ export function usersCommands(program: Command): void {
         .option('--password-stdin', '从标准输入读取密码（不生成一次性密码）'),
     async (
       username: string,
-      opts: { role: string; unit?: string; department?: string; name?: string; passwordStdin?: boolean; json?: boolean },
+      opts: {
+        role: string;
+        unit?: string;
+        department?: string;
+        name?: string;
+        passwordStdin?: boolean;
+        json?: boolean;
+      },
     ) => {
       const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
       const r = await operate('users.add', {
@@ -72,7 +81,9 @@ export function usersCommands(program: Command): void {
       printResult(opts, { ok: true, user, oneTimePassword: r.oneTimePassword }, () =>
         [
           `已创建用户 ${user.username}：${user.displayName}，${user.roleLabel}${user.unit || user.department ? `，${binding(user)}` : ''}`,
-          r.oneTimePassword ? `一次性密码：${r.oneTimePassword}${ONCE}` : '密码已按标准输入设置，首次登录后须修改。',
+          r.oneTimePassword
+            ? `一次性密码：${r.oneTimePassword}${ONCE}`
+            : '密码已按标准输入设置，首次登录后须修改。',
         ].join('\n'),
       );
     },
@@ -140,7 +151,8 @@ export function usersCommands(program: Command): void {
       printResult(
         opts,
         { ok: true, user, oneTimePassword: r.oneTimePassword, revokedSessions: r.revokedSessions },
-        () => `已重置 ${user.username} 的密码，结束登录会话 ${r.revokedSessions} 个\n一次性密码：${r.oneTimePassword}${ONCE}`,
+        () =>
+          `已重置 ${user.username} 的密码，结束登录会话 ${r.revokedSessions} 个\n一次性密码：${r.oneTimePassword}${ONCE}`,
       );
     },
   );

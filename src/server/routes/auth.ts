@@ -5,13 +5,22 @@ import type { AuthSettings } from '../../auth/settings.ts';
 import { changeOwnPassword, login, logout } from '../../auth/sessions.ts';
 import { presentUser } from '../../auth/users.ts';
 import { PASSWORD_MAX_LENGTH } from '../../auth/passwords.ts';
-import { SESSION_COOKIE, clearSessionCookie, requireUser, sessionCookieOptions, strictJsonRoutes } from '../auth.ts';
+import {
+  SESSION_COOKIE,
+  clearSessionCookie,
+  requireUser,
+  sessionCookieOptions,
+  strictJsonRoutes,
+} from '../auth.ts';
 
 const SMALL_BODY = 16 * 1024;
 // Long enough for any password the rules accept, short enough that nobody hashes a megabyte.
 const passwordField = { type: 'string', minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 4 } as const;
 
-export const authRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> = async (app, { db, settings }) => {
+export const authRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> = async (
+  app,
+  { db, settings },
+) => {
   strictJsonRoutes(app);
 
   app.post<{ Body: { username: string; password: string } }>(

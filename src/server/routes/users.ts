@@ -37,13 +37,21 @@ interface CreateBody {
   departmentCode?: string | null;
 }
 
-export const userRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> = async (app, { db, settings }) => {
+export const userRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> = async (
+  app,
+  { db, settings },
+) => {
   strictJsonRoutes(app);
 
   const admin = (req: FastifyRequest): AdminAction & { actorUserId: number } => {
     const user = requireRole(req, 'bureau_admin');
     const body = req.body as { version?: number } | undefined;
-    return { actor: `user:${user.username}`, actorUserId: user.id, at: settings.clock(), expectedVersion: body?.version };
+    return {
+      actor: `user:${user.username}`,
+      actorUserId: user.id,
+      at: settings.clock(),
+      expectedVersion: body?.version,
+    };
   };
 
   app.get('/api/users', async (req) => {
@@ -101,7 +109,11 @@ export const userRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> 
     { bodyLimit: SMALL_BODY, schema: { params: idParams, body: versionBody } },
     async (req) => {
       const r = await resetPassword(db, { id: req.params.id }, admin(req));
-      return { user: presentUser(r.user), oneTimePassword: r.oneTimePassword, revokedSessions: r.revokedSessions };
+      return {
+        user: presentUser(r.user),
+        oneTimePassword: r.oneTimePassword,
+        revokedSessions: r.revokedSessions,
+      };
     },
   );
 };

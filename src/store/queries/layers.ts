@@ -79,13 +79,25 @@ export async function insertStagingLayer(q: Queryable, l: NewLayer): Promise<Lay
     `INSERT INTO reference_layers (type, version, status, name, source_file, source_sha256, src_crs, encoding, fields,
        feature_count, repaired_count, total_area_m2, imported_by, owner, heartbeat_at)
      VALUES ($1, NULL, 'staging', $2, $3, $4, $5, $6, $7, 0, 0, 0, $8, $9, now()) RETURNING *`,
-    [l.type, l.name, l.sourceFile, l.sourceSha256, l.srcCrs, l.encoding, JSON.stringify(l.fields), l.importedBy, l.owner],
+    [
+      l.type,
+      l.name,
+      l.sourceFile,
+      l.sourceSha256,
+      l.srcCrs,
+      l.encoding,
+      JSON.stringify(l.fields),
+      l.importedBy,
+      l.owner,
+    ],
   );
   return rows[0]!;
 }
 
 export async function touchStagingLayer(q: Queryable, layerId: number): Promise<void> {
-  await q.query("UPDATE reference_layers SET heartbeat_at = now() WHERE id = $1 AND status = 'staging'", [layerId]);
+  await q.query("UPDATE reference_layers SET heartbeat_at = now() WHERE id = $1 AND status = 'staging'", [
+    layerId,
+  ]);
 }
 
 /** Publishes a staging layer as the next version of its type. Call inside the publish transaction. */
@@ -118,7 +130,9 @@ export async function discardStagingLayer(q: Queryable, layerId: number): Promis
   await q.query("DELETE FROM reference_layers WHERE id = $1 AND status = 'staging'", [layerId]);
 }
 
-export async function stagingLayers(q: Queryable): Promise<(LayerRow & { owner: string; heartbeat_at: Date })[]> {
+export async function stagingLayers(
+  q: Queryable,
+): Promise<(LayerRow & { owner: string; heartbeat_at: Date })[]> {
   return q.query("SELECT * FROM reference_layers WHERE status = 'staging' ORDER BY id");
 }
 
@@ -173,7 +187,9 @@ export async function currentLayers(q: Queryable): Promise<LayerRow[]> {
 }
 
 export async function listLayers(q: Queryable): Promise<LayerRow[]> {
-  return q.query<LayerRow>("SELECT * FROM reference_layers WHERE status = 'published' ORDER BY type, version");
+  return q.query<LayerRow>(
+    "SELECT * FROM reference_layers WHERE status = 'published' ORDER BY type, version",
+  );
 }
 
 export async function countFeatures(q: Queryable, layerId: number): Promise<number> {

@@ -76,10 +76,18 @@ export async function findSessionWithUser(
 }
 
 export async function touchSession(q: Queryable, id: string, at: Date): Promise<void> {
-  await q.query('UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND revoked_at IS NULL', [id, at.toISOString()]);
+  await q.query('UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND revoked_at IS NULL', [
+    id,
+    at.toISOString(),
+  ]);
 }
 
-export async function revokeSession(q: Queryable, id: string, at: Date, reason: RevokeReason): Promise<boolean> {
+export async function revokeSession(
+  q: Queryable,
+  id: string,
+  at: Date,
+  reason: RevokeReason,
+): Promise<boolean> {
   const rows = await q.query(
     'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING id',
     [id, at.toISOString(), reason],
@@ -122,7 +130,12 @@ export interface ThrottleRow {
  * Counts one attempt against a key, atomically (parallel attempts each get their own number): a lock
  * still running leaves the row alone; an expired lock or window starts a new window at 1.
  */
-export async function countAttempt(q: Queryable, key: string, at: Date, windowSeconds: number): Promise<ThrottleRow> {
+export async function countAttempt(
+  q: Queryable,
+  key: string,
+  at: Date,
+  windowSeconds: number,
+): Promise<ThrottleRow> {
   const rows = await q.query<ThrottleRow>(
     `INSERT INTO login_throttles AS t (key, failures, window_started_at, locked_until)
      VALUES ($1, 1, $2::timestamptz, NULL)
@@ -168,11 +181,8 @@ export async function logLoginAttempt(
   q: Queryable,
   a: { at: Date; username: string; userId: number | null; ip: string; outcome: LoginOutcome },
 ): Promise<void> {
-  await q.query('INSERT INTO login_attempts (at, username, user_id, ip, outcome) VALUES ($1, $2, $3, $4, $5)', [
-    a.at.toISOString(),
-    a.username.slice(0, 64),
-    a.userId,
-    a.ip,
-    a.outcome,
-  ]);
+  await q.query(
+    'INSERT INTO login_attempts (at, username, user_id, ip, outcome) VALUES ($1, $2, $3, $4, $5)',
+    [a.at.toISOString(), a.username.slice(0, 64), a.userId, a.ip, a.outcome],
+  );
 }

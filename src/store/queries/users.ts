@@ -141,7 +141,10 @@ export async function updateUser(
     params.push(meta.expectedVersion);
     where += ` AND version = $${params.length}`;
   }
-  const rows = await q.query<UserRow>(`UPDATE users SET ${sets.join(', ')} WHERE ${where} RETURNING *`, params);
+  const rows = await q.query<UserRow>(
+    `UPDATE users SET ${sets.join(', ')} WHERE ${where} RETURNING *`,
+    params,
+  );
   return rows[0];
 }
 
