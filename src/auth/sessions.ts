@@ -24,7 +24,8 @@ import {
   verifyPassword,
 } from './passwords.ts';
 import { countOrRefuse, failed } from './throttle.ts';
-import { userThrottleKey } from './users.ts';
+import { userSnapshot, userThrottleKey } from './users.ts';
+import { appendEvent } from '../store/queries/events.ts';
 import type { AuthSettings } from './settings.ts';
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
@@ -184,7 +185,7 @@ export async function changeOwnPassword(
       tx,
       user.id,
       { passwordHash, mustChangePassword: false, passwordChangedAt: now },
-      { by: `user:${user.username}`, at: now, expectedVersion: user.version },
+      { by: user.username, at: now, expectedVersion: user.version },
     );
     if (!row)
       throw new WeipianError(
@@ -193,7 +194,16 @@ export async function changeOwnPassword(
         undefined,
         409,
       );
-    await revokeUserSessions(tx, user.id, now, 'password_changed', input.sessionId);
+    const revoked = await revokeUserSessions(tx, user.id, now, 'password_changed', input.sessionId);
+    await appendEvent(tx, {
+      actor: user.username,
+      actorRole: user.role,
+      action: 'user.password_change',
+      recordType: 'user',
+      recordId: user.username,
+      before: userSnapshot(user),
+      after: { ...userSnapshot(row), revokedSessions: revoked },
+    });
   });
   return (await findUserById(db, user.id))!;
 }

@@ -15,6 +15,7 @@ import {
   type UserView,
 } from '../store/queries/users.ts';
 import { clearKey, revokeUserSessions } from '../store/queries/sessions.ts';
+import { appendEvent } from '../store/queries/events.ts';
 import { checkPasswordRules, generateOneTimePassword, hashPassword } from './passwords.ts';
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$';
@@ -59,6 +60,20 @@ export function presentUser(u: Omit<UserView, 'password_hash'>): PublicUser {
   };
 }
 
+/** What the audit trail keeps of an account: never the password hash. */
+export function userSnapshot(u: UserRow) {
+  return {
+    username: u.username,
+    displayName: u.display_name,
+    role: u.role,
+    unitCode: u.unit_code,
+    departmentCode: u.department_code,
+    mustChangePassword: u.must_change_password,
+    disabled: u.disabled_at !== null,
+    version: u.version,
+  };
+}
+
 export function userThrottleKey(username: string): string {
   return `user:${username.trim().toLowerCase().slice(0, 64)}`;
 }
@@ -73,7 +88,9 @@ export interface CreateUserInput {
   password?: string;
   /** Default true: the first login must set a password only the user knows. */
   mustChangePassword?: boolean;
+  /** A username, or 'cli:<os user>' / 'system:…' (as in the audit trail). */
   actor: string;
+  actorRole?: string | null;
   at?: Date;
 }
 
@@ -139,16 +156,27 @@ export async function createUser(db: Db, input: CreateUserInput): Promise<Create
   const passwordHash = await hashPassword(input.password ?? oneTimePassword!);
   let row: UserRow;
   try {
-    row = await insertUser(db, {
-      username,
-      displayName,
-      role,
-      unitCode,
-      departmentCode,
-      passwordHash,
-      mustChangePassword: input.mustChangePassword ?? true,
-      createdBy: input.actor,
-      at: input.at ?? new Date(),
+    row = await db.transaction(async (tx) => {
+      const created = await insertUser(tx, {
+        username,
+        displayName,
+        role,
+        unitCode,
+        departmentCode,
+        passwordHash,
+        mustChangePassword: input.mustChangePassword ?? true,
+        createdBy: input.actor,
+        at: input.at ?? new Date(),
+      });
+      await appendEvent(tx, {
+        actor: input.actor,
+        actorRole: input.actorRole,
+        action: 'user.create',
+        recordType: 'user',
+        recordId: created.username,
+        after: userSnapshot(created),
+      });
+      return created;
     });
   } catch (e) {
     // Two creations of the same name racing: the unique index decides.
@@ -171,8 +199,11 @@ export async function findUserOr404(q: Queryable, ref: UserRef): Promise<UserVie
 }
 
 export interface AdminAction {
-  /** Recorded as updated_by / disabled_by. */
+  /** Recorded as updated_by / disabled_by and in the audit trail. */
   actor: string;
+  actorRole?: string | null;
+  /** Why (kept in the audit trail). */
+  reason?: string | null;
   /** The acting user when it is a logged-in user (absent for the local operator). */
   actorUserId?: number;
   /** Optimistic concurrency: refuse when the account changed since the caller read it. */
@@ -189,19 +220,32 @@ function versionConflict(u: UserView): WeipianError {
   );
 }
 
-async function updateOrConflict(
+/** Applies the change (or 409 when the row moved on) and records it in the audit trail. */
+async function updateAndRecord(
   tx: Queryable,
   u: UserView,
   change: Parameters<typeof updateUser>[2],
   action: AdminAction,
   at: Date,
-): Promise<void> {
+  event: { action: string; extra?: Record<string, unknown> },
+): Promise<UserRow> {
   const row = await updateUser(tx, u.id, change, {
     by: action.actor,
     at,
     expectedVersion: action.expectedVersion,
   });
   if (!row) throw versionConflict(u);
+  await appendEvent(tx, {
+    actor: action.actor,
+    actorRole: action.actorRole,
+    action: event.action,
+    recordType: 'user',
+    recordId: u.username,
+    reason: action.reason,
+    before: userSnapshot(u),
+    after: { ...userSnapshot(row), ...event.extra },
+  });
+  return row;
 }
 
 export async function disableUser(
@@ -228,8 +272,12 @@ export async function disableUser(
           409,
         );
     }
-    await updateOrConflict(tx, target, { disabledAt: at, disabledBy: action.actor }, action, at);
-    return revokeUserSessions(tx, target.id, at, 'disabled');
+    const revoked = await revokeUserSessions(tx, target.id, at, 'disabled');
+    await updateAndRecord(tx, target, { disabledAt: at, disabledBy: action.actor }, action, at, {
+      action: 'user.disable',
+      extra: { revokedSessions: revoked },
+    });
+    return revoked;
   });
   return { user: (await findUserById(db, target.id))!, changed: true, revokedSessions };
 }
@@ -245,7 +293,9 @@ export async function enableUser(
     throw versionConflict(target);
   if (!target.disabled_at) return { user: target, changed: false };
   await db.transaction((tx) =>
-    updateOrConflict(tx, target, { disabledAt: null, disabledBy: null }, action, at),
+    updateAndRecord(tx, target, { disabledAt: null, disabledBy: null }, action, at, {
+      action: 'user.enable',
+    }),
   );
   return { user: (await findUserById(db, target.id))!, changed: true };
 }
@@ -269,16 +319,18 @@ export async function resetPassword(
   const oneTimePassword = generateOneTimePassword();
   const passwordHash = await hashPassword(oneTimePassword);
   const revokedSessions = await db.transaction(async (tx) => {
-    await updateOrConflict(
+    // The user called for help: a lock left by failed attempts would block the new password.
+    await clearKey(tx, userThrottleKey(target.username));
+    const revoked = await revokeUserSessions(tx, target.id, at, 'password_reset');
+    await updateAndRecord(
       tx,
       target,
       { passwordHash, mustChangePassword: true, passwordChangedAt: at },
       action,
       at,
+      { action: 'user.password_reset', extra: { revokedSessions: revoked } },
     );
-    // The user called for help: a lock left by failed attempts would block the new password.
-    await clearKey(tx, userThrottleKey(target.username));
-    return revokeUserSessions(tx, target.id, at, 'password_reset');
+    return revoked;
   });
   return { user: (await findUserById(db, target.id))!, oneTimePassword, revokedSessions };
 }

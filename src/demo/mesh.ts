@@ -252,3 +252,14 @@ export function neighbours(m: Mesh, k: number): number[] {
   }
   return res;
 }
+
+/** The boundary between edge-neighbour cells a and b, as a polyline of mesh points. */
+export function sharedEdge(m: Mesh, a: number, b: number): Position[] {
+  const lo = Math.min(a, b);
+  const hi = Math.max(a, b);
+  const i = lo % m.nx;
+  const j = (lo - i) / m.nx;
+  // hi is either the right neighbour (shared vertical edge) or the one above (shared horizontal edge).
+  const e = hi === lo + 1 ? sideEdge(m, i, j, 1) : sideEdge(m, i, j + 1, 0);
+  return [[m.vx[e.from]!, m.vy[e.from]!], ...e.pts, [m.vx[e.to]!, m.vy[e.to]!]];
+}

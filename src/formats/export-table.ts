@@ -140,11 +140,16 @@ function deliveredColumn(name: string, values: unknown[], def: DeliveredFieldDef
   if ((type === 'N' || type === 'F') && allNumbers) {
     if (def!.decimals === 0 && allIntegers)
       return col(
-        present.every((v) => Math.abs(v as number) <= INT32_MAX) && def!.length < 10 ? 'integer' : 'integer64',
+        present.every((v) => Math.abs(v as number) <= INT32_MAX) && def!.length < 10
+          ? 'integer'
+          : 'integer64',
         def!.length,
       );
     // A delivered width/decimals that cannot hold the values exactly is widened by the writer.
-    const decimals = maxOf(present.map((v) => decimalsOf(v as number)), def!.decimals);
+    const decimals = maxOf(
+      present.map((v) => decimalsOf(v as number)),
+      def!.decimals,
+    );
     return col('real', def!.length, decimals);
   }
   if (type === 'C' || (def && type !== undefined)) return col('string', def?.length ?? 0);
@@ -153,7 +158,14 @@ function deliveredColumn(name: string, values: unknown[], def: DeliveredFieldDef
   if (present.length > 0 && allIntegers)
     return col(present.every((v) => Math.abs(v as number) <= INT32_MAX) ? 'integer' : 'integer64', 0);
   if (present.length > 0 && allNumbers)
-    return col('real', 0, maxOf(present.map((v) => decimalsOf(v as number)), 0));
+    return col(
+      'real',
+      0,
+      maxOf(
+        present.map((v) => decimalsOf(v as number)),
+        0,
+      ),
+    );
   return col('string', 0);
 }
 
@@ -218,9 +230,7 @@ export function buildExportTable(rows: readonly PatchRow[], opts: BuildTableOpti
     const values = features.map((f) => dictionaryValue(field, f.properties[field.id]));
     if (kind === 'date') {
       // DBF and GeoPackage dates need a day; a delivery that gives only the month keeps its text.
-      const partial = values
-        .map((v, i) => ({ v, i }))
-        .filter(({ v }) => v !== null && isoDay(v) === null);
+      const partial = values.map((v, i) => ({ v, i })).filter(({ v }) => v !== null && isoDay(v) === null);
       if (partial.length > 0) {
         kind = 'string';
         const monthOnly = partial.every(({ v }) => typeof v === 'string' && ISO_MONTH.test(v));
@@ -257,14 +267,12 @@ export function buildExportTable(rows: readonly PatchRow[], opts: BuildTableOpti
     }
   }
 
-  const records = features.map(
-    (f, i): ExportRecord => ({
-      id: rows[i]!.id,
-      jcbh: rows[i]!.jcbh,
-      geometry: f.geometry as ExportGeometry,
-      values: getters.map((g) => g(i)),
-    }),
-  );
+  const records = features.map((f, i): ExportRecord => ({
+    id: rows[i]!.id,
+    jcbh: rows[i]!.jcbh,
+    geometry: f.geometry as ExportGeometry,
+    values: getters.map((g) => g(i)),
+  }));
   return { columns, records, warnings };
 }
 
@@ -309,7 +317,10 @@ export interface NamingRules {
  * Column names for one format: dictionary names as defined, delivered names verbatim unless they
  * clash with a name already taken (then `_1`, `_2`…) or do not fit the format (then shortened).
  */
-export function nameColumns(columns: readonly ExportColumn[], rules: NamingRules): {
+export function nameColumns(
+  columns: readonly ExportColumn[],
+  rules: NamingRules,
+): {
   names: string[];
   renamed: RenamedColumn[];
 } {

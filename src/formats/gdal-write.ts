@@ -85,7 +85,8 @@ function layerVrt(layer: OgrLayer, geojsonPath: string, srcLayer: string): strin
 function geojson(layer: OgrLayer): string {
   // GDAL learns the source fields from the features, so an empty layer gets one placeholder that
   // ogr2ogr then skips (-limit 0).
-  const records = layer.features.length > 0 ? layer.features : [{ geometry: null, values: layer.fields.map(() => null) }];
+  const records =
+    layer.features.length > 0 ? layer.features : [{ geometry: null, values: layer.fields.map(() => null) }];
   const features = records.map((f) => {
     const properties: Record<string, ExportValue> = {};
     f.values.forEach((v, j) => {
@@ -121,7 +122,10 @@ export async function ogrWrite(
       const outputs: OgrOutput[] = [];
       for (const [i, layer] of layers.entries()) {
         fs.writeFile(`${dir}/src${i}.geojson`, new TextEncoder().encode(geojson(layer)));
-        fs.writeFile(`${dir}/src${i}.vrt`, new TextEncoder().encode(layerVrt(layer, `${dir}/src${i}.geojson`, `src${i}`)));
+        fs.writeFile(
+          `${dir}/src${i}.vrt`,
+          new TextEncoder().encode(layerVrt(layer, `${dir}/src${i}.geojson`, `src${i}`)),
+        );
         const { datasets } = await gdal.open(`${dir}/src${i}.vrt`);
         const ds = datasets[0];
         if (!ds) throw gdalFailure(driver, messages);

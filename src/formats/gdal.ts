@@ -61,6 +61,13 @@ function gdalMessage(e: unknown, messages: string[]): string {
   return parts.filter((p) => p.trim() !== '').join('；') || '未知错误';
 }
 
+/** GeoPackage's srs_id 0 and -1 mean "no CRS", which GDAL reports as WKT of undefined systems. */
+function definedWkt(wkt: string | undefined): string | null {
+  const w = wkt?.trim();
+  if (!w || /^(GEOGCS|PROJCS|LOCAL_CS|ENGCRS)\["Undefined (geographic|Cartesian) SRS"/i.test(w)) return null;
+  return w;
+}
+
 /**
  * Opens `dataset` (a .gpkg file or a .gdb folder) with GDAL, lets `choose` pick one of its layers
  * (it may throw to refuse), and converts that layer to GeoJSON, returned as bytes.
@@ -94,7 +101,7 @@ export function exportGdalLayer(
           name: l.name,
           geometryType: g ? (g.type ?? 'Unknown') : null,
           featureCount: l.featureCount ?? -1,
-          wkt: g?.coordinateSystem?.wkt?.trim() || null,
+          wkt: definedWkt(g?.coordinateSystem?.wkt),
           fields: l.fields ?? [],
         };
       });

@@ -58,9 +58,7 @@ export async function writeGeoPackage(table: ExportTable, opts: GpkgWriteOptions
       name: names[j]!,
       kind: col.kind,
       alternativeName,
-      comment: f
-        ? f.description
-        : `部下发的原始属性“${col.delivered}”，原样输出`,
+      comment: f ? f.description : `部下发的原始属性“${col.delivered}”，原样输出`,
     };
   });
   const srs = gdalSrs(opts.crs);

@@ -122,8 +122,7 @@ function fieldFor(
     case 'real': {
       const decimals = Math.min(col.decimals, 15);
       let width = Math.max(col.width, decimals + 3);
-      for (const v of values)
-        if (typeof v === 'number') width = Math.max(width, v.toFixed(decimals).length);
+      for (const v of values) if (typeof v === 'number') width = Math.max(width, v.toFixed(decimals).length);
       // ogr2ogr counts a Real's width as digits only unless the source driver says otherwise and
       // adds 2 for sign and decimal point on the way into a DBF (GDAL RFC 94), so ask for 2 less.
       return { name, kind: 'real', width: width - 2, precision: decimals };
@@ -142,7 +141,10 @@ function fieldFor(
   }
 }
 
-export async function writeShapefiles(table: ExportTable, opts: ShapefileWriteOptions): Promise<ShapefileResult> {
+export async function writeShapefiles(
+  table: ExportTable,
+  opts: ShapefileWriteOptions,
+): Promise<ShapefileResult> {
   const c = codec(opts.encoding);
   const { names, renamed } = nameColumns(table.columns, {
     dictionaryName: (f) => f.alias,

@@ -91,7 +91,8 @@ export function findCoordinateColumns(header: readonly string[]): CoordinateColu
 // ---- coordinate values -------------------------------------------------------------------------
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-const DMS = /^(\d+(?:\.\d+)?)[°度]\s*(?:(\d+(?:\.\d+)?)['′分]\s*)?(?:(\d+(?:\.\d+)?)(?:["″秒]|'')\s*)?([EWNS东西南北])?$/i;
+// NFKC turns ″ into ′′, so seconds may end in ″, ′′, '', " or 秒.
+const DMS = /^(\d+(?:\.\d+)?)[°度]\s*(?:(\d+(?:\.\d+)?)['′分]\s*)?(?:(\d+(?:\.\d+)?)(?:["″秒]|''|′′)\s*)?([EWNS东西南北])?$/i;
 
 /** A coordinate cell: a number, numeric text (full-width, thousands separators) or 度分秒. */
 export function parseCoordinateValue(v: unknown): number | null {
@@ -348,7 +349,7 @@ async function readXlsx(file: string, layer: string | undefined, shown: string):
   return { rows: sheet.rows, sheet: sheet.name, encoding: { encoding: 'utf-8', source: 'format' } };
 }
 
-/** The delimiter of a CSV: the most frequent of comma, tab, semicolon outside quotes in the first line. */
+/** The delimiter of a CSV: the most frequent of comma, tab, semicolon outside quotes in the first lines. */
 function delimiterOf(text: string): string {
   const counts = new Map<string, number>([
     [',', 0],
@@ -356,9 +357,10 @@ function delimiterOf(text: string): string {
     [';', 0],
   ]);
   let quoted = false;
+  let lines = 0;
   for (const c of text) {
     if (c === '"') quoted = !quoted;
-    else if (!quoted && (c === '\n' || c === '\r')) break;
+    else if (!quoted && c === '\n' && ++lines >= 20) break;
     else if (!quoted && counts.has(c)) counts.set(c, counts.get(c)! + 1);
   }
   const [best] = [...counts].sort((a, b) => b[1] - a[1]);

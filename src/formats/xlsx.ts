@@ -56,7 +56,13 @@ const KIND_LABEL: Record<ColumnKind, string> = {
 /** Display width of text in Excel column units: CJK and full-width characters count double. */
 export function displayWidth(s: string): number {
   let w = 0;
-  for (const ch of s) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u.test(ch) ? 2 : 1;
+  for (const ch of s)
+    w +=
+      /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u.test(
+        ch,
+      )
+        ? 2
+        : 1;
   return w;
 }
 
@@ -178,7 +184,10 @@ export async function writeXlsx(table: ExportTable, opts: XlsxWriteOptions): Pro
     ['规则包摘要', b.rulePackDigest],
     ['导出时间', shanghaiTime(opts.exportedAt)],
     ['图斑数', table.records.length],
-    ['面积', '面积为 CGCS2000 椭球面积（国土调查办发〔2008〕32号），单位平方米，保留 2 位小数；1 亩 = 2000/3 平方米'],
+    [
+      '面积',
+      '面积为 CGCS2000 椭球面积（国土调查办发〔2008〕32号），单位平方米，保留 2 位小数；1 亩 = 2000/3 平方米',
+    ],
   ];
   for (const n of opts.notes ?? []) info.push(['说明', n]);
   for (const r of renamed) info.push(['列名调整', `部下发属性“${r.from}”与已有列名重复，输出为“${r.to}”`]);
@@ -189,7 +198,15 @@ export async function writeXlsx(table: ExportTable, opts: XlsxWriteOptions): Pro
   for (const c of sheetColumns) {
     const f = c.col?.field;
     if (c.col === null) {
-      notes.addRow([c.header, `${AREA_FIELD}（换算）`, '', '数值', '亩', '图斑面积换算为亩：平方米 × 3 ÷ 2000，保留 2 位小数。', '']);
+      notes.addRow([
+        c.header,
+        `${AREA_FIELD}（换算）`,
+        '',
+        '数值',
+        '亩',
+        '图斑面积换算为亩：平方米 × 3 ÷ 2000，保留 2 位小数。',
+        '',
+      ]);
     } else if (f) {
       notes.addRow([
         c.header,
@@ -201,7 +218,15 @@ export async function writeXlsx(table: ExportTable, opts: XlsxWriteOptions): Pro
         f.values?.map((v) => v.label).join('、') ?? '',
       ]);
     } else {
-      notes.addRow([c.header, '', '', KIND_LABEL[c.col.kind], '', `部下发的原始属性“${c.col.delivered}”，原样输出。`, '']);
+      notes.addRow([
+        c.header,
+        '',
+        '',
+        KIND_LABEL[c.col.kind],
+        '',
+        `部下发的原始属性“${c.col.delivered}”，原样输出。`,
+        '',
+      ]);
     }
   }
   notes.getColumn(1).width = 20;

@@ -7,7 +7,7 @@
 import initGeosJs from 'geos-wasm';
 import type { Areal, PolygonCoords, Position } from './geometry.ts';
 import { WeipianError } from '../domain/errors.ts';
-import { decodeWkb, wkbSize, writeWkb } from './wkb.ts';
+import { wkbSize, writeWkb } from './wkb.ts';
 
 export interface Validity {
   valid: boolean;
@@ -136,7 +136,6 @@ const GEOS_POLYGON = 3;
 const GEOS_MULTIPOLYGON = 6;
 const GEOS_GEOMETRYCOLLECTION = 7;
 const WKB_GEOMETRYCOLLECTION = 7;
-const GEOS_WKB_NDR = 1;
 const GEOS_MAKE_VALID_STRUCTURE = 1;
 
 let pending: Promise<Geos> | undefined;
@@ -168,9 +167,6 @@ async function createGeos(): Promise<Geos> {
   const reader = api.GEOSWKBReader_create_r(ctx);
   // Tolerate rings with too few points (they are then reported invalid instead of unreadable).
   api.GEOSWKBReader_setFixStructure_r(ctx, reader, 1);
-  const writer = api.GEOSWKBWriter_create_r(ctx);
-  api.GEOSWKBWriter_setByteOrder_r(ctx, writer, GEOS_WKB_NDR);
-  api.GEOSWKBWriter_setOutputDimension_r(ctx, writer, 2);
 
   let mvParams = 0;
   if (api.GEOSMakeValidParams_create_r && api.GEOSMakeValidWithParams_r) {

@@ -146,7 +146,8 @@ async function checkTarget(out: string): Promise<void> {
   }
   if (!s.isDirectory()) throw writeFailed(out, Object.assign(new Error(), { code: 'ENOTDIR' }));
   try {
-    if ((await stat(out)).isDirectory()) throw writeFailed(out, Object.assign(new Error(), { code: 'EISDIR' }));
+    if ((await stat(out)).isDirectory())
+      throw writeFailed(out, Object.assign(new Error(), { code: 'EISDIR' }));
   } catch (e) {
     if (e instanceof WeipianError) throw e;
   }
@@ -155,7 +156,8 @@ async function checkTarget(out: string): Promise<void> {
 export async function exportPatches(db: Db, opts: ExportOptions): Promise<ExportSummary> {
   const checked = checkOptions(opts);
   const batch = await findBatchBySlug(db, opts.batch);
-  if (!batch) throw new WeipianError('batch_not_found', `批次不存在：${opts.batch}`, { batch: opts.batch }, 404);
+  if (!batch)
+    throw new WeipianError('batch_not_found', `批次不存在：${opts.batch}`, { batch: opts.batch }, 404);
   await checkTarget(opts.out);
   const onProgress = opts.onProgress ?? noProgress;
   if (checked.format === 'geojson') return exportGeoJson(db, batch, opts, onProgress);
@@ -180,7 +182,13 @@ export async function exportPatches(db: Db, opts: ExportOptions): Promise<Export
     case 'shp': {
       const res = await writeShapefiles(table, { encoding: checked.encoding!, crs: checked.crs! });
       const files = await writeShapefileOutput(opts.out, res.sets);
-      return { ...base, files, crs: checked.crs!.code, encoding: checked.encoding!, renamedColumns: res.renamed };
+      return {
+        ...base,
+        files,
+        crs: checked.crs!.code,
+        encoding: checked.encoding!,
+        renamedColumns: res.renamed,
+      };
     }
     case 'gpkg': {
       const res = await writeGeoPackage(table, {
@@ -318,7 +326,10 @@ async function writeShapefileOutput(
     for (const e of SHAPEFILE_ORDER) {
       const bytes = set.files.get(e);
       if (bytes)
-        files.push({ final: set.suffix === '' && e === 'shp' ? out : path.join(dir, `${stem}${set.suffix}.${e}`), bytes });
+        files.push({
+          final: set.suffix === '' && e === 'shp' ? out : path.join(dir, `${stem}${set.suffix}.${e}`),
+          bytes,
+        });
     }
   for (const f of files)
     if (f.final !== out) {

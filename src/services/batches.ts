@@ -98,7 +98,8 @@ function checkMilestones(ms: MilestoneInput[], current: MilestoneInput[]): void 
   ms.forEach((m, i) => {
     if (!/^[a-z][a-z0-9_]*$/.test(m.id ?? ''))
       throw new WeipianError('milestones_invalid', `第 ${i + 1} 个时间节点的标识无效：${m.id}`, { index: i });
-    if (ids.has(m.id)) throw new WeipianError('milestones_invalid', `时间节点标识重复：${m.id}`, { index: i });
+    if (ids.has(m.id))
+      throw new WeipianError('milestones_invalid', `时间节点标识重复：${m.id}`, { index: i });
     ids.add(m.id);
     if (typeof m.label !== 'string' || m.label.trim() === '')
       throw new WeipianError('milestones_invalid', `时间节点“${m.id}”缺少名称`, { index: i });

@@ -4,7 +4,8 @@ import type { Db } from '../store/db.ts';
 import { WeipianError } from '../domain/errors.ts';
 import type { Role } from '../domain/roles.ts';
 import { generateOneTimePassword, hashPassword } from '../auth/passwords.ts';
-import { createUser } from '../auth/users.ts';
+import { createUser, userSnapshot } from '../auth/users.ts';
+import { appendEvent } from '../store/queries/events.ts';
 import { countUsers, findUserByUsername, insertUser, type UserView } from '../store/queries/users.ts';
 import { unitKindFromName } from '../store/queries/units.ts';
 
@@ -27,7 +28,7 @@ export async function ensureInitialAdmin(db: Db, actor = 'system:first-start'): 
   const created = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
     if ((await countUsers(tx)) > 0) return false;
-    await insertUser(tx, {
+    const admin = await insertUser(tx, {
       username: 'admin',
       displayName: '系统管理员',
       role: 'bureau_admin',
@@ -37,6 +38,13 @@ export async function ensureInitialAdmin(db: Db, actor = 'system:first-start'): 
       mustChangePassword: true,
       createdBy: actor,
       at: new Date(),
+    });
+    await appendEvent(tx, {
+      actor,
+      action: 'user.create',
+      recordType: 'user',
+      recordId: admin.username,
+      after: userSnapshot(admin),
     });
     return true;
   });

@@ -32,6 +32,8 @@ export interface OgrWriteOptions {
   dsco?: string[];
   /** Add a layer to an existing dataset (-update). */
   update?: boolean;
+  /** GeoJSON text to convert instead of `features` (for values JSON.stringify cannot write, e.g. 19-digit integers). */
+  sourceText?: string;
 }
 
 /** Writes `features` with ogr2ogr to `out` (a file, or a .gdb folder). */
@@ -40,7 +42,7 @@ export async function ogrWrite(out: string, features: FixtureFeature[], o: OgrWr
   try {
     const src = path.join(scratch, 'src.geojson');
     const fc = { type: 'FeatureCollection', features: features.map((f) => ({ type: 'Feature', ...f })) };
-    await writeFile(src, JSON.stringify(fc));
+    await writeFile(src, o.sourceText ?? JSON.stringify(fc));
     const srs = o.toSrs ? ['-s_srs', o.srs ?? 'EPSG:4527', '-t_srs', o.toSrs] : ['-a_srs', o.srs ?? 'EPSG:4527'];
     const args = [
       '-f',

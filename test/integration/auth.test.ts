@@ -338,6 +338,11 @@ for (const engine of engines()) {
       assert.equal((await me(s2)).statusCode, 401, 'the other session ends');
       assert.equal((await login('sun', 'Sun-pass-2018')).statusCode, 401);
       assert.equal((await login('sun', 'Sun-new-pass-1')).statusCode, 200);
+      const [event] = await t.db.query<{
+        actor: string;
+        after: { revokedSessions: number; version: number };
+      }>(`SELECT actor, after FROM events WHERE record_id = 'sun' AND action = 'user.password_change'`);
+      assert.deepEqual([event!.actor, event!.after.revokedSessions, event!.after.version], ['sun', 1, 2]);
     });
 
     it('lets only bureau admins manage users; creates accounts with one-time passwords', async () => {
@@ -386,7 +391,7 @@ for (const engine of engines()) {
           roleLabel: '镇街/开发区工作人员',
           unit: { code: '370306101', name: '北郊镇' },
           must: true,
-          by: 'user:admin',
+          by: 'admin',
         },
       );
       const dept = await post({
@@ -473,10 +478,10 @@ for (const engine of engines()) {
       await addUser('qian', 'Qian-pass-2018');
       const q = await session('qian', 'Qian-pass-2018');
       const id = (await user('qian')).id;
-      const post = (path: string) =>
-        app.inject({ method: 'POST', url: `/api/users/${id}/${path}`, headers: as(admin) });
+      const post = (path: string, payload?: Record<string, unknown>) =>
+        app.inject({ method: 'POST', url: `/api/users/${id}/${path}`, headers: as(admin), payload });
 
-      const d = await post('disable');
+      const d = await post('disable', { reason: '调离岗位' });
       assert.equal(d.statusCode, 200, d.body);
       assert.deepEqual([d.json().changed, d.json().revokedSessions, d.json().user.disabled], [true, 1, true]);
       assert.equal((await me(q)).statusCode, 401);
@@ -500,6 +505,24 @@ for (const engine of engines()) {
 
       assert.equal((await post('enable')).json().user.disabled, false);
       assert.equal((await login('qian', 'Qian-pass-2018')).statusCode, 200);
+
+      // The audit trail has each change with who, role and why (the repeated disable changed nothing).
+      const events = await t.db.query<{
+        actor: string;
+        actor_role: string | null;
+        action: string;
+        reason: string | null;
+      }>(
+        `SELECT actor, actor_role, action, reason FROM events WHERE record_type = 'user' AND record_id = 'qian' ORDER BY seq`,
+      );
+      assert.deepEqual(
+        events.map((e) => [e.actor, e.actor_role, e.action, e.reason]),
+        [
+          ['test', null, 'user.create', null],
+          ['admin', 'bureau_admin', 'user.disable', '调离岗位'],
+          ['admin', 'bureau_admin', 'user.enable', null],
+        ],
+      );
     });
 
     it('never disables the last active bureau admin', async () => {
@@ -576,6 +599,17 @@ for (const engine of engines()) {
       }
       assert.equal(await n('users'), users);
       assert.equal(await n('login_attempts'), attempts, 'a refused body is not a login attempt');
+    });
+
+    it('never writes a password or its hash into the audit trail', async () => {
+      // Every password in this file contains "-pass-".
+      assert.ok((await n(`events WHERE record_type = 'user'`)) >= 10);
+      assert.equal(
+        await n(
+          `events WHERE coalesce(before::text, '') || coalesce(after::text, '') ~ '(scrypt\\$|password_hash|-pass-)'`,
+        ),
+        0,
+      );
     });
   });
 

@@ -5,7 +5,11 @@ import { printResult, progressBar } from '../output.ts';
 import { leaf, newCommand } from '../program.ts';
 import { exportPatches, EXPORT_FORMATS, type ExportSummary } from '../../jobs/export-patches.ts';
 
-const REASONS: Record<string, string> = { clash: '与已有列名重复', too_long: '超过字段名长度上限', invalid: '无法作为字段名' };
+const REASONS: Record<string, string> = {
+  clash: '与已有列名重复',
+  too_long: '超过字段名长度上限',
+  invalid: '无法作为字段名',
+};
 
 function human(s: ExportSummary): string {
   const lines = [`已导出 ${s.count} 个图斑到 ${s.out}`];
@@ -15,7 +19,8 @@ function human(s: ExportSummary): string {
   if (what) lines.push(what);
   if (s.files.length > 1) lines.push(`文件：${s.files.join('、')}`);
   if (s.pointCount > 0) lines.push(`其中点状图斑 ${s.pointCount} 个，另存为 _point 图层`);
-  for (const r of s.renamedColumns) lines.push(`列名调整：部下发属性“${r.from}”${REASONS[r.reason] ?? ''}，输出为“${r.to}”`);
+  for (const r of s.renamedColumns)
+    lines.push(`列名调整：部下发属性“${r.from}”${REASONS[r.reason] ?? ''}，输出为“${r.to}”`);
   for (const w of s.warnings) lines.push(`注意：${w}`);
   return lines.join('\n');
 }

@@ -22,10 +22,13 @@ const idParams = {
   properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } },
   required: ['id'],
 } as const;
-/** Optional expected version: the action is refused when someone changed the account meanwhile. */
+/**
+ * Optional expected version (the action is refused when someone changed the account meanwhile) and
+ * a reason for the audit trail.
+ */
 const versionBody = {
   type: 'object',
-  properties: { version: { type: 'integer', minimum: 1 } },
+  properties: { version: { type: 'integer', minimum: 1 }, reason: { type: 'string', maxLength: 500 } },
   additionalProperties: false,
 } as const;
 
@@ -45,12 +48,14 @@ export const userRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> 
 
   const admin = (req: FastifyRequest): AdminAction & { actorUserId: number } => {
     const user = requireRole(req, 'bureau_admin');
-    const body = req.body as { version?: number } | undefined;
+    const body = req.body as { version?: number; reason?: string } | undefined;
     return {
-      actor: `user:${user.username}`,
+      actor: user.username,
+      actorRole: user.role,
       actorUserId: user.id,
       at: settings.clock(),
       expectedVersion: body?.version,
+      reason: body?.reason,
     };
   };
 
@@ -80,13 +85,13 @@ export const userRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> 
     },
     async (req, reply) => {
       const a = admin(req);
-      const created = await createUser(db, { ...req.body, actor: a.actor, at: a.at });
+      const created = await createUser(db, { ...req.body, actor: a.actor, actorRole: a.actorRole, at: a.at });
       reply.status(201);
       return { user: presentUser(created.user), oneTimePassword: created.oneTimePassword };
     },
   );
 
-  app.post<{ Params: { id: number }; Body: { version?: number } }>(
+  app.post<{ Params: { id: number }; Body: { version?: number; reason?: string } }>(
     '/api/users/:id/disable',
     { bodyLimit: SMALL_BODY, schema: { params: idParams, body: versionBody } },
     async (req) => {
@@ -95,7 +100,7 @@ export const userRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> 
     },
   );
 
-  app.post<{ Params: { id: number }; Body: { version?: number } }>(
+  app.post<{ Params: { id: number }; Body: { version?: number; reason?: string } }>(
     '/api/users/:id/enable',
     { bodyLimit: SMALL_BODY, schema: { params: idParams, body: versionBody } },
     async (req) => {
@@ -104,7 +109,7 @@ export const userRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> 
     },
   );
 
-  app.post<{ Params: { id: number }; Body: { version?: number } }>(
+  app.post<{ Params: { id: number }; Body: { version?: number; reason?: string } }>(
     '/api/users/:id/reset-password',
     { bodyLimit: SMALL_BODY, schema: { params: idParams, body: versionBody } },
     async (req) => {
