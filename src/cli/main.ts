@@ -7,6 +7,7 @@ import { serveCommand } from './commands/serve.ts';
 import { auditCommands } from './commands/audit.ts';
 import { backupCommands } from './commands/backup.ts';
 import { usersCommands } from './commands/users.ts';
+import { demoCommands } from './commands/demo.ts';
 
 const program = newCommand('weipian', '卫片执法监督检查系统：图斑导入、核查判定、整改验收与统计').version(
   '0.1.0',
@@ -20,6 +21,7 @@ serveCommand(program);
 auditCommands(program);
 backupCommands(program);
 usersCommands(program);
+demoCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -79,10 +79,14 @@ export function exportGdalLayer(
   const shown = path.basename(dataset);
   return withGdal(async (gdal, messages) => {
     const unreadable = (e: unknown, what: string) =>
-      new WeipianError('source_unreadable', `无法读取 ${shown}${what}（GDAL：${gdalMessage(e, messages)}），文件可能已损坏。`, {
-        file: dataset,
-        gdal: gdalMessage(e, messages),
-      });
+      new WeipianError(
+        'source_unreadable',
+        `无法读取 ${shown}${what}（GDAL：${gdalMessage(e, messages)}），文件可能已损坏。`,
+        {
+          file: dataset,
+          gdal: gdalMessage(e, messages),
+        },
+      );
     let opened: GdalDataset | undefined;
     try {
       opened = (await gdal.open(path.resolve(dataset))).datasets[0];
@@ -149,7 +153,9 @@ export function exportGdalLayer(
 const FEATURE_LINE = Buffer.from('{ "type": "Feature"');
 
 /** The features of GeoJSON written by GDAL, one line each, decoded one at a time. */
-export function* readGdalGeoJson(bytes: Uint8Array): Generator<{ geometry: unknown; properties: Record<string, unknown> | null }> {
+export function* readGdalGeoJson(
+  bytes: Uint8Array,
+): Generator<{ geometry: unknown; properties: Record<string, unknown> | null }> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let start = 0;
   while (start < buf.length) {

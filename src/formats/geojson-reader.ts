@@ -28,7 +28,12 @@ function invalid(file: string, message: string, details: Record<string, unknown>
 export function crsFromGeoJsonMember(member: unknown, file: string): CrsDef | null {
   if (member === undefined || member === null) return null;
   const m = member as { type?: unknown; properties?: { name?: unknown; code?: unknown } };
-  const name = m.type === 'name' ? m.properties?.name : m.type === 'EPSG' ? `EPSG:${String(m.properties?.code)}` : undefined;
+  const name =
+    m.type === 'name'
+      ? m.properties?.name
+      : m.type === 'EPSG'
+        ? `EPSG:${String(m.properties?.code)}`
+        : undefined;
   if (typeof name !== 'string')
     throw new WeipianError(
       'crs_unknown',
@@ -67,7 +72,10 @@ export async function openGeoJson(file: string, opts: GeoJsonOptions = {}): Prom
     if (!Array.isArray(top.features)) throw invalid(shown, 'FeatureCollection 缺少 features 数组');
     raw = top.features as RawFeature[];
   } else if (top.type === 'Feature') raw = [top as RawFeature];
-  else if (typeof top.type === 'string' && /^(Multi)?(Point|Polygon|LineString)$|^GeometryCollection$/.test(top.type))
+  else if (
+    typeof top.type === 'string' &&
+    /^(Multi)?(Point|Polygon|LineString)$|^GeometryCollection$/.test(top.type)
+  )
     raw = [{ type: 'Feature', geometry: top, properties: {} }];
   else throw invalid(shown, `顶层 type 为 ${JSON.stringify(top.type)}，应为 FeatureCollection 或 Feature`);
 
@@ -79,11 +87,14 @@ export async function openGeoJson(file: string, opts: GeoJsonOptions = {}): Prom
     if (declared) crs = declared;
     else {
       crs = getCrs('EPSG:4326');
-      notes.push('GeoJSON 未声明坐标系（crs），按 RFC 7946 视为 WGS84 经纬度，并按 CGCS2000 处理（两者相差不到 1 米）。');
+      notes.push(
+        'GeoJSON 未声明坐标系（crs），按 RFC 7946 视为 WGS84 经纬度，并按 CGCS2000 处理（两者相差不到 1 米）。',
+      );
     }
   }
   if (encoding.source === 'default' || encoding.source === 'detected') {
-    if (encoding.encoding !== 'utf-8') notes.push(`GeoJSON 应为 UTF-8 编码，此文件按 ${encoding.encoding} 读取。`);
+    if (encoding.encoding !== 'utf-8')
+      notes.push(`GeoJSON 应为 UTF-8 编码，此文件按 ${encoding.encoding} 读取。`);
   }
 
   const fields: VectorField[] = [];
@@ -91,7 +102,11 @@ export async function openGeoJson(file: string, opts: GeoJsonOptions = {}): Prom
   const features: VectorFeature[] = raw.map((f, index) => {
     if (typeof f !== 'object' || f === null || f.type !== 'Feature')
       throw invalid(shown, `第 ${index + 1} 个要素不是 Feature`, { index });
-    const { geometry, problem } = geometryFromGeoJson(f.geometry, { file: shown, index, invalidCode: 'geojson_invalid' });
+    const { geometry, problem } = geometryFromGeoJson(f.geometry, {
+      file: shown,
+      index,
+      invalidCode: 'geojson_invalid',
+    });
     const attributes: Record<string, unknown> = {};
     const props = f.properties;
     if (props !== null && props !== undefined) {

@@ -50,10 +50,14 @@ const localName = (q: string): string => q.slice(q.indexOf(':') + 1);
  */
 export function parseXml(text: string, file: string): XmlElement {
   const fail = (what: string, at: number) =>
-    new WeipianError('kml_invalid', `${file} 不是有效的 XML/KML：${what}（第 ${text.slice(0, at).split('\n').length} 行）`, {
-      file,
-      offset: at,
-    });
+    new WeipianError(
+      'kml_invalid',
+      `${file} 不是有效的 XML/KML：${what}（第 ${text.slice(0, at).split('\n').length} 行）`,
+      {
+        file,
+        offset: at,
+      },
+    );
   const root: XmlElement = { name: '#document', attrs: {}, children: [], text: '' };
   const stack: { el: XmlElement; qname: string }[] = [{ el: root, qname: '#document' }];
   const n = text.length;
@@ -123,7 +127,8 @@ export function parseXml(text: string, file: string): XmlElement {
   return root;
 }
 
-const child = (el: XmlElement, name: string): XmlElement | undefined => el.children.find((c) => c.name === name);
+const child = (el: XmlElement, name: string): XmlElement | undefined =>
+  el.children.find((c) => c.name === name);
 const childText = (el: XmlElement, name: string): string | null => {
   const c = child(el, name);
   return c ? c.text.trim() : null;
@@ -141,10 +146,14 @@ function parseCoordinates(el: XmlElement | undefined, file: string, index: numbe
   for (const tuple of text.replace(/\s*,\s*/g, ',').split(/\s+/)) {
     const [x, y] = tuple.split(',').map(Number);
     if (x === undefined || y === undefined || !Number.isFinite(x) || !Number.isFinite(y))
-      throw new WeipianError('kml_invalid', `${file} 第 ${index + 1} 个地标的坐标“${tuple.slice(0, 60)}”不是“经度,纬度”`, {
-        file,
-        index,
-      });
+      throw new WeipianError(
+        'kml_invalid',
+        `${file} 第 ${index + 1} 个地标的坐标“${tuple.slice(0, 60)}”不是“经度,纬度”`,
+        {
+          file,
+          index,
+        },
+      );
     out.push([x, y]);
   }
   return out;
@@ -164,7 +173,9 @@ function collectGeometry(el: XmlElement, into: Collected, file: string, index: n
     case 'Polygon': {
       const rings: Coords[] = [];
       const outer = child(el, 'outerBoundaryIs');
-      rings.push(parseCoordinates(outer && child(child(outer, 'LinearRing') ?? outer, 'coordinates'), file, index));
+      rings.push(
+        parseCoordinates(outer && child(child(outer, 'LinearRing') ?? outer, 'coordinates'), file, index),
+      );
       for (const inner of el.children.filter((c) => c.name === 'innerBoundaryIs'))
         for (const lr of inner.children.filter((c) => c.name === 'LinearRing'))
           rings.push(parseCoordinates(child(lr, 'coordinates'), file, index));
@@ -179,9 +190,22 @@ function collectGeometry(el: XmlElement, into: Collected, file: string, index: n
   }
 }
 
-const GEOMETRY_ELEMENTS = new Set(['Point', 'LineString', 'LinearRing', 'Polygon', 'MultiGeometry', 'Track', 'MultiTrack', 'Model']);
+const GEOMETRY_ELEMENTS = new Set([
+  'Point',
+  'LineString',
+  'LinearRing',
+  'Polygon',
+  'MultiGeometry',
+  'Track',
+  'MultiTrack',
+  'Model',
+]);
 
-function placemarkGeometry(pm: XmlElement, file: string, index: number): Pick<VectorFeature, 'geometry' | 'problem'> {
+function placemarkGeometry(
+  pm: XmlElement,
+  file: string,
+  index: number,
+): Pick<VectorFeature, 'geometry' | 'problem'> {
   const g = pm.children.find((c) => GEOMETRY_ELEMENTS.has(c.name));
   if (!g) return { geometry: null };
   const c: Collected = { polygons: [], points: [], other: [] };
@@ -192,8 +216,10 @@ function placemarkGeometry(pm: XmlElement, file: string, index: number): Pick<Ve
   const ctx = { file, index, invalidCode: 'kml_invalid' };
   if (c.points.length === 1) return geometryFromGeoJson({ type: 'Point', coordinates: c.points[0] }, ctx);
   if (c.points.length > 1) throw notPolygon(file, where, 'MultiPoint', { index });
-  if (c.polygons.length === 1) return geometryFromGeoJson({ type: 'Polygon', coordinates: c.polygons[0] }, ctx);
-  if (c.polygons.length > 1) return geometryFromGeoJson({ type: 'MultiPolygon', coordinates: c.polygons }, ctx);
+  if (c.polygons.length === 1)
+    return geometryFromGeoJson({ type: 'Polygon', coordinates: c.polygons[0] }, ctx);
+  if (c.polygons.length > 1)
+    return geometryFromGeoJson({ type: 'MultiPolygon', coordinates: c.polygons }, ctx);
   return { geometry: null };
 }
 
@@ -228,7 +254,8 @@ function schemas(root: XmlElement): Map<string, Map<string, string>> {
     for (const c of el.children) {
       if (c.name === 'Schema') {
         const fields = new Map<string, string>();
-        for (const f of c.children) if (f.name === 'SimpleField' && f.attrs.name) fields.set(f.attrs.name, f.attrs.type ?? 'string');
+        for (const f of c.children)
+          if (f.name === 'SimpleField' && f.attrs.name) fields.set(f.attrs.name, f.attrs.type ?? 'string');
         if (c.attrs.id) out.set(c.attrs.id, fields);
         if (c.attrs.name && !out.has(c.attrs.name)) out.set(c.attrs.name, fields);
       } else if (c.name !== 'Placemark') walk(c);
@@ -238,7 +265,10 @@ function schemas(root: XmlElement): Map<string, Map<string, string>> {
   return out;
 }
 
-function placemarkAttributes(pm: XmlElement, types: Map<string, Map<string, string>>): Record<string, unknown> {
+function placemarkAttributes(
+  pm: XmlElement,
+  types: Map<string, Map<string, string>>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const name = childText(pm, 'name');
   const description = childText(pm, 'description');
@@ -273,7 +303,8 @@ function placemarks(root: XmlElement): Found[] {
   const walk = (el: XmlElement, p: string[]) => {
     for (const c of el.children) {
       if (c.name === 'Placemark') out.push({ el: c, path: p });
-      else if (c.name === 'Document' || c.name === 'Folder' || c.name === 'kml') walk(c, c.name === 'kml' ? p : [...p, childText(c, 'name') ?? '']);
+      else if (c.name === 'Document' || c.name === 'Folder' || c.name === 'kml')
+        walk(c, c.name === 'kml' ? p : [...p, childText(c, 'name') ?? '']);
     }
   };
   walk(root, []);
@@ -322,7 +353,12 @@ export async function openKml(file: string, opts: KmlOptions = {}): Promise<Vect
     for (const [k, v] of Object.entries(attributes))
       if (!seen.has(k)) {
         seen.add(k);
-        fields.push({ name: k, type: typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string', length: 0, decimals: 0 });
+        fields.push({
+          name: k,
+          type: typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string',
+          length: 0,
+          decimals: 0,
+        });
       }
     return { index, attributes, ...placemarkGeometry(f.el, shown, index) };
   });

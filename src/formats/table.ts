@@ -92,7 +92,8 @@ export function findCoordinateColumns(header: readonly string[]): CoordinateColu
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 // NFKC turns ″ into ′′, so seconds may end in ″, ′′, '', " or 秒.
-const DMS = /^(\d+(?:\.\d+)?)[°度]\s*(?:(\d+(?:\.\d+)?)['′分]\s*)?(?:(\d+(?:\.\d+)?)(?:["″秒]|''|′′)\s*)?([EWNS东西南北])?$/i;
+const DMS =
+  /^(\d+(?:\.\d+)?)[°度]\s*(?:(\d+(?:\.\d+)?)['′分]\s*)?(?:(\d+(?:\.\d+)?)(?:["″秒]|''|′′)\s*)?([EWNS东西南北])?$/i;
 
 /** A coordinate cell: a number, numeric text (full-width, thousands separators) or 度分秒. */
 export function parseCoordinateValue(v: unknown): number | null {
@@ -127,13 +128,16 @@ function ringOf(text: string): Position[] {
   } else {
     const byComma = s.split(',').map((p) => p.trim().split(/\s+/));
     const bySpace = s.split(/\s+/).map((p) => p.split(','));
-    if (s.includes(',') && byComma.every((p) => p.length === 2)) points = byComma.map((p, i) => pointOf(p, s.split(',')[i]!));
-    else if (bySpace.length > 1 && bySpace.every((p) => p.length === 2)) points = bySpace.map((p) => pointOf(p, p.join(',')));
+    if (s.includes(',') && byComma.every((p) => p.length === 2))
+      points = byComma.map((p, i) => pointOf(p, s.split(',')[i]!));
+    else if (bySpace.length > 1 && bySpace.every((p) => p.length === 2))
+      points = bySpace.map((p) => pointOf(p, p.join(',')));
     else {
       const flat = s.split(/[\s,]+/).filter((x) => x !== '');
       if (flat.length % 2 !== 0) throw new Error(`坐标串“${s.slice(0, 60)}”中的数不成对`);
       points = [];
-      for (let i = 0; i < flat.length; i += 2) points.push(pointOf([flat[i]!, flat[i + 1]!], `${flat[i]},${flat[i + 1]}`));
+      for (let i = 0; i < flat.length; i += 2)
+        points.push(pointOf([flat[i]!, flat[i + 1]!], `${flat[i]},${flat[i + 1]}`));
     }
   }
   const distinct = new Set(points.map((p) => `${p[0]},${p[1]}`));
@@ -182,7 +186,13 @@ export interface AxisDecision {
 
 type Reading =
   | { swapped: boolean; ok: true; crs: CrsDef; inferred: boolean }
-  | { swapped: boolean; ok: false; why: 'outside' | 'needs-crs' | 'mixed'; sample?: AxisSample; codes?: string[] };
+  | {
+      swapped: boolean;
+      ok: false;
+      why: 'outside' | 'needs-crs' | 'mixed';
+      sample?: AxisSample;
+      codes?: string[];
+    };
 
 function readAs(samples: AxisSample[], swapped: boolean, override: CrsDef | null): Reading {
   const codes = new Set<string>();
@@ -287,7 +297,8 @@ function cellValue(v: ExcelJS.CellValue | undefined): unknown {
   if (typeof v === 'number' || typeof v === 'boolean' || v instanceof Date) return v;
   if (typeof v === 'object') {
     if ('richText' in v) return v.richText.map((r) => r.text).join('');
-    if ('formula' in v || 'sharedFormula' in v) return cellValue((v as { result?: ExcelJS.CellValue }).result);
+    if ('formula' in v || 'sharedFormula' in v)
+      return cellValue((v as { result?: ExcelJS.CellValue }).result);
     if ('hyperlink' in v) return typeof v.text === 'string' ? v.text : cellValue(v.text as ExcelJS.CellValue);
     if ('error' in v) return null;
   }
@@ -308,9 +319,13 @@ async function readXlsx(file: string, layer: string | undefined, shown: string):
   try {
     await wb.xlsx.readFile(file);
   } catch (e) {
-    throw new WeipianError('source_unreadable', `无法读取 Excel 文件 ${shown}（${(e as Error).message}），文件可能已损坏。`, {
-      file,
-    });
+    throw new WeipianError(
+      'source_unreadable',
+      `无法读取 Excel 文件 ${shown}（${(e as Error).message}），文件可能已损坏。`,
+      {
+        file,
+      },
+    );
   }
   const sheets = wb.worksheets
     .filter((ws) => ws.state !== 'hidden' && ws.state !== 'veryHidden')
@@ -345,7 +360,9 @@ async function readXlsx(file: string, layer: string | undefined, shown: string):
     sheet = pool[0];
   }
   if (!sheet || sheet.rows.length === 0)
-    throw new WeipianError('source_empty', `${shown}${sheet ? ` 的工作表“${sheet.name}”` : ''}中没有数据。`, { file });
+    throw new WeipianError('source_empty', `${shown}${sheet ? ` 的工作表“${sheet.name}”` : ''}中没有数据。`, {
+      file,
+    });
   return { rows: sheet.rows, sheet: sheet.name, encoding: { encoding: 'utf-8', source: 'format' } };
 }
 
@@ -371,9 +388,15 @@ async function readCsv(file: string, encodingOption: string | undefined, shown: 
   const { text, encoding } = await decodeText(await readFile(file), { option: encodingOption, file: shown });
   let records: string[][];
   try {
-    records = parseCsv(text, { delimiter: delimiterOf(text), relax_column_count: true, relax_quotes: true }) as string[][];
+    records = parseCsv(text, {
+      delimiter: delimiterOf(text),
+      relax_column_count: true,
+      relax_quotes: true,
+    }) as string[][];
   } catch (e) {
-    throw new WeipianError('table_invalid', `${shown} 不是有效的 CSV 表格：${(e as Error).message}`, { file });
+    throw new WeipianError('table_invalid', `${shown} 不是有效的 CSV 表格：${(e as Error).message}`, {
+      file,
+    });
   }
   const rows = records
     .map((cells, i) => ({ row: i + 1, cells: cells.map((c) => (c === '' ? null : c)) as unknown[] }))
@@ -396,12 +419,23 @@ type RowGeometry = { rings: Position[][] } | { point: Position } | { problem: st
 
 function fieldType(values: unknown[]): string {
   const v = values.find((x) => !isBlank(x));
-  return v instanceof Date ? 'date' : typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'text';
+  return v instanceof Date
+    ? 'date'
+    : typeof v === 'number'
+      ? 'number'
+      : typeof v === 'boolean'
+        ? 'boolean'
+        : 'text';
 }
 
-export async function openTable(file: string, kind: 'xlsx' | 'csv', opts: TableOptions = {}): Promise<VectorSource> {
+export async function openTable(
+  file: string,
+  kind: 'xlsx' | 'csv',
+  opts: TableOptions = {},
+): Promise<VectorSource> {
   const shown = path.basename(file);
-  const raw = kind === 'xlsx' ? await readXlsx(file, opts.layer, shown) : await readCsv(file, opts.encoding, shown);
+  const raw =
+    kind === 'xlsx' ? await readXlsx(file, opts.layer, shown) : await readCsv(file, opts.encoding, shown);
   const h = headerRowOf(raw.rows);
   if (h < 0) {
     const first = raw.rows[0]!.cells.filter((c) => !isBlank(c)).map(String);
@@ -422,10 +456,14 @@ export async function openTable(file: string, kind: 'xlsx' | 'csv', opts: TableO
     if (name === '' && data.every((r) => isBlank(r.cells[c]))) continue;
     const final = name || `列${c + 1}`;
     if (seen.has(final))
-      throw new WeipianError('table_invalid', `${shown} 的表头中“${final}”重复（第 ${seen.get(final)! + 1} 列和第 ${c + 1} 列）。`, {
-        file,
-        field: final,
-      });
+      throw new WeipianError(
+        'table_invalid',
+        `${shown} 的表头中“${final}”重复（第 ${seen.get(final)! + 1} 列和第 ${c + 1} 列）。`,
+        {
+          file,
+          field: final,
+        },
+      );
     seen.set(final, c);
     columns.push({ index: c, name: final });
   }

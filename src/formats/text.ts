@@ -55,7 +55,10 @@ function garbled(file: string, encoding: SourceEncoding, bytes: Uint8Array): Wei
 }
 
 /** Decodes a whole text file; returns the text without byte-order mark and how it was decoded. */
-export async function decodeText(bytes: Uint8Array, opts: DecodeOptions): Promise<{ text: string; encoding: SourceEncoding }> {
+export async function decodeText(
+  bytes: Uint8Array,
+  opts: DecodeOptions,
+): Promise<{ text: string; encoding: SourceEncoding }> {
   let body = bytes;
   let encoding: SourceEncoding;
   const bom =
@@ -71,7 +74,11 @@ export async function decodeText(bytes: Uint8Array, opts: DecodeOptions): Promis
     encoding = { encoding: r.encoding, source: r.source };
     if (bom && r.encoding === bom) body = bytes.subarray(bom === 'utf-8' ? 3 : 2);
   } else if (bom) {
-    encoding = { encoding: bom, source: 'detected', notes: [`文件以 ${bom.toUpperCase()} 字节顺序标记（BOM）开头`] };
+    encoding = {
+      encoding: bom,
+      source: 'detected',
+      notes: [`文件以 ${bom.toUpperCase()} 字节顺序标记（BOM）开头`],
+    };
     body = bytes.subarray(bom === 'utf-8' ? 3 : 2);
   } else if (opts.declared) {
     const label = normalizeEncodingLabel(opts.declared);
@@ -91,7 +98,9 @@ export async function decodeText(bytes: Uint8Array, opts: DecodeOptions): Promis
     text = new TextDecoder(encoding.encoding, { fatal: true, ignoreBOM: true }).decode(body);
   } catch (e) {
     if (e instanceof RangeError && /string/i.test(e.message))
-      throw new WeipianError('source_too_large', `文件 ${opts.file} 太大，无法作为文本读取。`, { file: opts.file });
+      throw new WeipianError('source_too_large', `文件 ${opts.file} 太大，无法作为文本读取。`, {
+        file: opts.file,
+      });
     throw garbled(opts.file, encoding, body);
   }
   return { text, encoding };

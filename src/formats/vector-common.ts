@@ -103,7 +103,12 @@ const GEOMETRY_CHINESE: Record<string, string> = {
 };
 
 /** The refusal of a non-polygon where a polygon is required, worded like the Shapefile reader's. */
-export function notPolygon(file: string, what: string, actual: string, details: Record<string, unknown> = {}): WeipianError {
+export function notPolygon(
+  file: string,
+  what: string,
+  actual: string,
+  details: Record<string, unknown> = {},
+): WeipianError {
   const zh = GEOMETRY_CHINESE[actual] ?? actual;
   const need = /Point$/.test(actual)
     ? '参考图层必须是面（Polygon）；点只能作为只有中心点坐标的图斑导入'

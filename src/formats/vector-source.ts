@@ -70,7 +70,8 @@ const EXPECTED: Record<string, ContentKind[]> = {
   '.txt': ['text'],
 };
 
-const SUPPORTED = 'Shapefile、GeoPackage、GeoJSON、File Geodatabase（.gdb 文件夹或其 ZIP）、KML/KMZ、Excel（.xlsx）或 CSV';
+const SUPPORTED =
+  'Shapefile、GeoPackage、GeoJSON、File Geodatabase（.gdb 文件夹或其 ZIP）、KML/KMZ、Excel（.xlsx）或 CSV';
 
 /**
  * Identifies a file by its content: the binary signatures of sniffFileType, then — for the rest —
@@ -121,10 +122,14 @@ function unsupported(file: string, actual: ContentKind): WeipianError {
       : actual === 'rar' || actual === '7z'
         ? '请解压后重新打包为 ZIP，或直接提供解压后的文件夹。'
         : `请提供 ${SUPPORTED}。`;
-  return new WeipianError('source_unsupported_type', `不支持的输入 ${file}（${CONTENT_NAMES[actual]}）：${advice}`, {
-    input: file,
-    actual,
-  });
+  return new WeipianError(
+    'source_unsupported_type',
+    `不支持的输入 ${file}（${CONTENT_NAMES[actual]}）：${advice}`,
+    {
+      input: file,
+      actual,
+    },
+  );
 }
 
 interface Ctx {
@@ -191,7 +196,8 @@ async function findDatasets(dir: string): Promise<Candidate[]> {
       if (!e.isFile() || ignoredFile(e.name)) continue;
       const ext = path.extname(e.name).toLowerCase();
       if (ext === '.shp') found.push({ path: full, kind: 'shapefile' });
-      else if (['.gpkg', '.sqlite', '.geojson', '.kml', '.kmz'].includes(ext)) found.push({ path: full, kind: 'file' });
+      else if (['.gpkg', '.sqlite', '.geojson', '.kml', '.kmz'].includes(ext))
+        found.push({ path: full, kind: 'file' });
       else if (ext === '.json' && (await looksLikeGeoJson(full))) found.push({ path: full, kind: 'file' });
       else if (ext === '.xlsx' || ext === '.csv') found.push({ path: full, kind: 'table' });
     }
@@ -208,7 +214,9 @@ function chooseDataset(
 ): { chosen: Candidate; innerLayer?: string } {
   const rel = (c: Candidate) => toPosix(path.relative(dir, c.path));
   if (all.length === 0)
-    throw new WeipianError('source_no_data', `${shown} 中没有找到可导入的数据（${SUPPORTED}）。`, { input: shown });
+    throw new WeipianError('source_no_data', `${shown} 中没有找到可导入的数据（${SUPPORTED}）。`, {
+      input: shown,
+    });
   // Tables beside a map layer are usually lists of it: the layer is the delivery.
   const spatial = all.filter((c) => c.kind !== 'table');
   const pool = spatial.length ? spatial : all;
@@ -230,11 +238,15 @@ function chooseDataset(
     }
     // Not a file name: then a layer, sheet or folder inside the only dataset that has such.
     if (pool.length === 1 && pool[0]!.kind !== 'shapefile') return { chosen: pool[0]!, innerLayer: layer };
-    throw new WeipianError('source_layer_not_found', `${shown} 中没有名为“${layer}”的图层。可选：${names.join('、')}。`, {
-      input: shown,
-      layer,
-      candidates: names,
-    });
+    throw new WeipianError(
+      'source_layer_not_found',
+      `${shown} 中没有名为“${layer}”的图层。可选：${names.join('、')}。`,
+      {
+        input: shown,
+        layer,
+        candidates: names,
+      },
+    );
   }
   if (pool.length > 1) {
     // A KMZ holds its main document as doc.kml at the top level.
@@ -251,7 +263,12 @@ function chooseDataset(
   return { chosen: pool[0]! };
 }
 
-async function openFolder(dir: string, shown: string, ctx: Ctx, layer: string | undefined): Promise<VectorSource> {
+async function openFolder(
+  dir: string,
+  shown: string,
+  ctx: Ctx,
+  layer: string | undefined,
+): Promise<VectorSource> {
   if (await isGdbFolder(dir)) return openGdalSource(dir, ctx, layer);
   const { chosen, innerLayer } = chooseDataset(dir, await findDatasets(dir), layer, shown);
   if (chosen.kind === 'shapefile') return openShapefileSource(chosen.path, ctx);
@@ -321,7 +338,8 @@ async function openShapefileSource(shp: string, ctx: Ctx): Promise<VectorSource>
     fields: src.fields,
     featureCount: src.featureCount,
     features: async function* () {
-      for await (const r of src.features()) yield { index: r.index, geometry: r.geometry, attributes: r.attributes };
+      for await (const r of src.features())
+        yield { index: r.index, geometry: r.geometry, attributes: r.attributes };
     },
     close: async () => undefined,
   };
@@ -347,7 +365,8 @@ function chooseGdalLayer(
   const names = spatial.map((l) => l.name);
   let layer: GdalLayer | undefined;
   if (want !== undefined) {
-    layer = layers.find((l) => l.name === want) ?? layers.find((l) => fold(l.name.trim()) === fold(want.trim()));
+    layer =
+      layers.find((l) => l.name === want) ?? layers.find((l) => fold(l.name.trim()) === fold(want.trim()));
     if (!layer)
       throw new WeipianError(
         'source_layer_not_found',
@@ -355,11 +374,15 @@ function chooseGdalLayer(
         { input: shown, layer: want, candidates: names },
       );
     if (layer.geometryType === null)
-      throw new WeipianError('source_layer_not_spatial', `${shown} 中的“${layer.name}”是属性表，没有图形，不能作为图斑或图层导入。`, {
-        input: shown,
-        layer: layer.name,
-        candidates: names,
-      });
+      throw new WeipianError(
+        'source_layer_not_spatial',
+        `${shown} 中的“${layer.name}”是属性表，没有图形，不能作为图斑或图层导入。`,
+        {
+          input: shown,
+          layer: layer.name,
+          candidates: names,
+        },
+      );
   } else {
     if (spatial.length === 0)
       throw new WeipianError('source_no_layer', `${shown}（${formatName}）中没有带图形的图层，无法导入。`, {
@@ -400,7 +423,13 @@ async function openGdalSource(dataset: string, ctx: Ctx, layer: string | undefin
   const shown = path.basename(dataset);
   const isGdb = (await stat(dataset)).isDirectory();
   const exp = await exportGdalLayer(dataset, (layers, driver) =>
-    chooseGdalLayer(layers, layer, shown, /FileGDB/i.test(driver) ? 'File Geodatabase' : 'GeoPackage', ctx.mode),
+    chooseGdalLayer(
+      layers,
+      layer,
+      shown,
+      /FileGDB/i.test(driver) ? 'File Geodatabase' : 'GeoPackage',
+      ctx.mode,
+    ),
   );
   let bytes: Uint8Array | null = exp.bytes;
   const fields = new Map(exp.layer.fields.map((f) => [f.name, f]));
@@ -423,23 +452,27 @@ async function openGdalSource(dataset: string, ctx: Ctx, layer: string | undefin
       decimals: f.precision ?? 0,
     })),
     featureCount: Math.max(count, 0),
-    // eslint-disable-next-line @typescript-eslint/require-await -- an async iterable like the others
     features: async function* (): AsyncGenerator<VectorFeature> {
       if (!bytes) throw new WeipianError('source_closed', `${shown} 已关闭。`, { file: dataset });
       let index = 0;
       for (const f of readGdalGeoJson(bytes)) {
         const attributes: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(f.properties ?? {})) setAttr(attributes, k, gdalValue(v, fields.get(k)));
+        for (const [k, v] of Object.entries(f.properties ?? {}))
+          setAttr(attributes, k, gdalValue(v, fields.get(k)));
         const g = geometryFromGeoJson(f.geometry, { file: shown, index, invalidCode: 'source_unreadable' });
         yield g.problem ? { index, attributes, ...g } : { index, attributes, geometry: g.geometry };
         index++;
       }
       if (count >= 0 && index !== count)
-        throw new WeipianError('source_unreadable', `${shown} 的图层“${exp.layer.name}”应有 ${count} 个要素，只读到 ${index} 个。`, {
-          file: dataset,
-          expected: count,
-          actual: index,
-        });
+        throw new WeipianError(
+          'source_unreadable',
+          `${shown} 的图层“${exp.layer.name}”应有 ${count} 个要素，只读到 ${index} 个。`,
+          {
+            file: dataset,
+            expected: count,
+            actual: index,
+          },
+        );
     },
     close: async () => {
       bytes = null;
@@ -462,7 +495,9 @@ export async function openVectorSource(input: string, opts: OpenVectorOptions = 
     for (const c of ctx.cleanups.splice(0).reverse()) await c();
   };
   try {
-    const src = st.isDirectory() ? await openFolder(abs, abs, ctx, opts.layer) : await openFile(abs, ctx, opts.layer);
+    const src = st.isDirectory()
+      ? await openFolder(abs, abs, ctx, opts.layer)
+      : await openFile(abs, ctx, opts.layer);
     const close = src.close;
     return {
       ...src,

@@ -53,16 +53,14 @@ const KIND_LABEL: Record<ColumnKind, string> = {
   boolean: '是/否',
 };
 
+// Hangul, CJK (incl. punctuation and extension planes), full-width forms: two columns each.
+const WIDE =
+  /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u;
+
 /** Display width of text in Excel column units: CJK and full-width characters count double. */
 export function displayWidth(s: string): number {
   let w = 0;
-  for (const ch of s)
-    w +=
-      /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u.test(
-        ch,
-      )
-        ? 2
-        : 1;
+  for (const ch of s) w += WIDE.test(ch) ? 2 : 1;
   return w;
 }
 
@@ -92,9 +90,10 @@ function cellValue(col: ExportColumn, v: unknown): Cell {
   return String(v);
 }
 
+/** The text a cell shows, for sizing its column (dates show as yyyy-mm-dd). */
 function shown(v: Cell, col: ExportColumn | null): string {
   if (v === null) return '';
-  if (v instanceof Date) return '0000-00-00';
+  if (v instanceof Date) return 'yyyy-mm-dd';
   if (typeof v === 'number' && col?.kind === 'real') return v.toFixed(Math.min(col.decimals, 6));
   return String(v);
 }
@@ -158,7 +157,7 @@ export async function writeXlsx(table: ExportTable, opts: XlsxWriteOptions): Pro
     const cells = sheetColumns.map((c) => c.value(r.values));
     ws.addRow(cells);
     cells.forEach((v, k) => {
-      const w = v instanceof Date ? 10 : displayWidth(shown(v, sheetColumns[k]!.col));
+      const w = displayWidth(shown(v, sheetColumns[k]!.col));
       if (w > widths[k]!) widths[k] = w;
     });
   }

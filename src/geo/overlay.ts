@@ -301,8 +301,11 @@ export function overlayPatch(patch: Areal | PatchShape, index: ReferenceIndex, o
 export interface Cover {
   /** Area of the union of the pieces, m² (never more than the patch, never less than the largest piece). */
   coveredM2: number;
-  /** The union itself, inside the patch; null when nothing is covered. */
-  union: Areal | null;
+  /**
+   * The union itself, inside the patch (null when nothing is covered or GEOS failed). Computed on
+   * first call when the area did not need it (pieces of a coverage, pieces far apart).
+   */
+  union(): Areal | null;
   errors: PairError[];
 }
 
@@ -310,20 +313,55 @@ function boxesOverlap(a: BBox, b: BBox): boolean {
   return a.minx <= b.maxx && b.minx <= a.maxx && a.miny <= b.maxy && b.miny <= a.maxy;
 }
 
-/** Union of pieces (from any layers) overlaid on the same patch, and its area. */
-export function coverOf(shape: PatchShape, pieces: readonly Piece[]): Cover {
+/** GEOS union of the pieces' geometries; on failure each is repaired and the union retried once. */
+function unionPieces(shape: PatchShape, pieces: readonly Piece[]): Areal | null {
+  try {
+    return shape.geos.union(pieces.map((p) => p.geometry));
+  } catch {
+    // Pieces of a repaired patch are valid; should GEOS still fail, repair each and retry once.
+    const fixed = pieces.map((p) => shape.geos.makeValid(p.geometry)).filter((g): g is Areal => g !== null);
+    return shape.geos.union(fixed);
+  }
+}
+
+const fixed = (g: Areal | null) => (): Areal | null => g;
+
+/**
+ * Union of pieces (from any layers) overlaid on the same patch, and its area. With coverage (the
+ * pieces come from non-overlapping features) the area is their sum, unless that sum exceeds the
+ * patch — then the features did overlap after all and the union is computed.
+ */
+export function coverOf(shape: PatchShape, pieces: readonly Piece[], coverage = false): Cover {
   const errors: PairError[] = [];
-  if (pieces.length === 0) return { coveredM2: 0, union: null, errors };
+  if (pieces.length === 0) return { coveredM2: 0, union: fixed(null), errors };
   const whole = pieces.find((p) => p.method === 'covers_patch');
-  if (whole) return { coveredM2: shape.areaM2, union: shape.geometry, errors };
+  if (whole) return { coveredM2: shape.areaM2, union: fixed(shape.geometry), errors };
+  if (pieces.length === 1) return { coveredM2: pieces[0]!.areaM2, union: fixed(pieces[0]!.geometry), errors };
   let sum = 0;
   let largest = 0;
   for (const p of pieces) {
     sum += p.areaM2;
     largest = Math.max(largest, p.areaM2);
   }
-  if (pieces.length === 1) return { coveredM2: pieces[0]!.areaM2, union: pieces[0]!.geometry, errors };
-  // Pieces whose boxes are apart cannot overlap: their union is their sum, no GEOS needed.
+  const lazyUnion = (): (() => Areal | null) => {
+    let done = false;
+    let g: Areal | null = null;
+    return () => {
+      if (!done) {
+        done = true;
+        try {
+          g = unionPieces(shape, pieces);
+        } catch {
+          g = null;
+        }
+      }
+      return g;
+    };
+  };
+  if (coverage && sum <= shape.areaM2 + areaNoise(shape.areaM2))
+    return { coveredM2: Math.min(sum, shape.areaM2), union: lazyUnion(), errors };
+  // Pieces whose boxes are apart cannot overlap (or touch): their union is their sum and a valid
+  // multipolygon of them, no GEOS needed.
   const boxes = pieces.map((p) => bboxOf(p.geometry));
   let apart = pieces.length <= 64;
   for (let i = 0; apart && i < boxes.length; i++)
@@ -335,31 +373,25 @@ export function coverOf(shape: PatchShape, pieces: readonly Piece[]): Cover {
   if (apart)
     return {
       coveredM2: Math.min(sum, shape.areaM2),
-      union: { type: 'MultiPolygon', coordinates: pieces.flatMap((p) => polygonsOf(p.geometry)) },
+      union: fixed({ type: 'MultiPolygon', coordinates: pieces.flatMap((p) => polygonsOf(p.geometry)) }),
       errors,
     };
-  let union: Areal | null = null;
+  let union: Areal | null;
   try {
-    union = shape.geos.union(pieces.map((p) => p.geometry));
-  } catch {
-    try {
-      // Pieces of a repaired patch are valid; should GEOS still fail, repair each and retry once.
-      const fixed = pieces.map((p) => shape.geos.makeValid(p.geometry)).filter((g): g is Areal => g !== null);
-      union = shape.geos.union(fixed);
-    } catch (e) {
-      errors.push({
-        index: -1,
-        id: null,
-        code: 'intersection_failed',
-        message: `合并覆盖范围失败，按各部分面积之和计：${e instanceof Error ? e.message : String(e)}`,
-      });
-      return { coveredM2: Math.min(sum, shape.areaM2), union: null, errors };
-    }
+    union = unionPieces(shape, pieces);
+  } catch (e) {
+    errors.push({
+      index: -1,
+      id: null,
+      code: 'intersection_failed',
+      message: `合并覆盖范围失败，按各部分面积之和计：${e instanceof Error ? e.message : String(e)}`,
+    });
+    return { coveredM2: Math.min(sum, shape.areaM2), union: fixed(null), errors };
   }
   const area = union ? ellipsoidalArea(union) : 0;
   // The union lies between its largest part and the smaller of (sum of parts, patch).
   const coveredM2 = Math.min(Math.max(area, largest), sum, shape.areaM2);
-  return { coveredM2, union, errors };
+  return { coveredM2, union: fixed(union), errors };
 }
 
 export interface CoverResult extends Cover {
@@ -379,7 +411,7 @@ export function coverArea(
 ): CoverResult {
   return withPatch(index.geos, patch, (shape) => {
     const ov = overlayShape(shape, index, { ...opts, ...(filter ? { filter } : {}) });
-    const cover = coverOf(shape, ov.pieces);
+    const cover = coverOf(shape, ov.pieces, index.coverage);
     return { ...cover, errors: [...ov.errors, ...cover.errors], pieces: ov.pieces, slivers: ov.slivers };
   });
 }
@@ -393,11 +425,13 @@ export interface Remainder {
 /** patch − cover, measured; null geometry when the rest is below the sliver tolerance. */
 export function remainderOf(shape: PatchShape, cover: Cover, sliverM2 = DEFAULT_SLIVER_M2): Remainder {
   if (!shape.geometry) return { geometry: null, areaM2: 0 };
-  if (!cover.union) return { geometry: shape.geometry, areaM2: shape.areaM2 };
+  if (cover.coveredM2 <= 0) return { geometry: shape.geometry, areaM2: shape.areaM2 };
   if (cover.coveredM2 >= shape.areaM2) return { geometry: null, areaM2: 0 };
   let rest: Areal | null;
   try {
-    rest = shape.geos.difference(shape.geometry, cover.union);
+    const union = cover.union();
+    if (!union) throw new Error('no union');
+    rest = shape.geos.difference(shape.geometry, union);
   } catch {
     // Fall back to the measured difference without a shape.
     const areaM2 = Math.max(0, shape.areaM2 - cover.coveredM2);

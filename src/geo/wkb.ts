@@ -205,7 +205,8 @@ function readPoint(view: DataView, h: Header): Point {
   const y = view.getFloat64(o + 8, h.le);
   // POINT EMPTY is written as NaN NaN; a patch cannot be nowhere.
   if (!Number.isFinite(x) || !Number.isFinite(y)) throw invalid('empty or non-finite point', o);
-  if (o + 8 * h.dims !== view.byteLength) throw invalid(`${view.byteLength - o - 8 * h.dims} trailing bytes`, o);
+  if (o + 8 * h.dims !== view.byteLength)
+    throw invalid(`${view.byteLength - o - 8 * h.dims} trailing bytes`, o);
   return { type: 'Point', coordinates: [x, y] };
 }
 

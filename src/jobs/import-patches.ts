@@ -150,7 +150,11 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
       const point = isPointFeature(f);
       const areaM2 = point ? toM2(core.jcmj, opts.areaUnit) : f.areaM2;
       if (areaM2 === null || !(areaM2 > 0)) {
-        summary.refused.push({ index: f.index, jcbh, reason: '只有中心点坐标的图斑缺少监测面积（或不大于 0），无法确定面积' });
+        summary.refused.push({
+          index: f.index,
+          jcbh,
+          reason: '只有中心点坐标的图斑缺少监测面积（或不大于 0），无法确定面积',
+        });
         continue;
       }
       if (point) pointIndexes.push(f.index);

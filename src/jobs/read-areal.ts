@@ -8,7 +8,14 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { WeipianError, isWeipianError } from '../domain/errors.ts';
-import { openVectorSource, notPolygon, FORMAT_NAMES, type VectorField, type VectorFormat, type VectorSource } from '../formats/vector-source.ts';
+import {
+  openVectorSource,
+  notPolygon,
+  FORMAT_NAMES,
+  type VectorField,
+  type VectorFormat,
+  type VectorSource,
+} from '../formats/vector-source.ts';
 import { crsFromPrj } from '../geo/prj.ts';
 import { toCgcs2000, inChina, diagnoseCoordinates, type CrsDef } from '../geo/crs.ts';
 import { initGeos } from '../geo/geos.ts';
@@ -123,7 +130,10 @@ function refuseLocation(source: PatchGeometry, crs: CrsDef, index: number, lon: 
       `第 ${index + 1} 个要素的坐标换算后不在中国境内，X/Y 看起来写反了（测绘习惯 X 为北坐标），请加 --swap-xy 重新导入`,
       { index, x, y, crs: crs.code, diagnosis: diag },
     );
-  const where = Number.isFinite(lon) && Number.isFinite(lat) ? `（${lon.toFixed(4)}, ${lat.toFixed(4)}）` : '（无法换算）';
+  const where =
+    Number.isFinite(lon) && Number.isFinite(lat)
+      ? `（${lon.toFixed(4)}, ${lat.toFixed(4)}）`
+      : '（无法换算）';
   throw new WeipianError(
     'coords_outside_china',
     `第 ${index + 1} 个要素的坐标按 ${crs.code} 换算后不在中国境内${where}，请检查坐标系（--crs）`,
@@ -132,18 +142,26 @@ function refuseLocation(source: PatchGeometry, crs: CrsDef, index: number, lon: 
 }
 
 /** The geometry in EPSG:4490; coordinates that cannot even be transformed are refused like those outside China. */
-function toGeographic(delivered: PatchGeometry, crs: CrsDef, toGeo: (p: Position) => Position, identity: boolean, index: number): PatchGeometry {
+function toGeographic(
+  delivered: PatchGeometry,
+  crs: CrsDef,
+  toGeo: (p: Position) => Position,
+  identity: boolean,
+  index: number,
+): PatchGeometry {
   let g: PatchGeometry;
   try {
     g = identity ? delivered : mapGeometry(delivered, toGeo);
   } catch (e) {
-    if (isWeipianError(e) && e.code === 'crs_transform_failed') refuseLocation(delivered, crs, index, NaN, NaN);
+    if (isWeipianError(e) && e.code === 'crs_transform_failed')
+      refuseLocation(delivered, crs, index, NaN, NaN);
     throw e;
   }
   const b = bboxOfGeometry(g);
   const lon = (b.minx + b.maxx) / 2;
   const lat = (b.miny + b.maxy) / 2;
-  if (!(Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat))) refuseLocation(delivered, crs, index, lon, lat);
+  if (!(Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat)))
+    refuseLocation(delivered, crs, index, lon, lat);
   return g;
 }
 
@@ -174,7 +192,8 @@ export async function openArealSource(
     const geos = await initGeos();
     // A delivered file (zip, .gpkg, table …) is identified by its own bytes; a folder or a .shp by
     // all the parts of the dataset read.
-    const hashed = (await stat(input)).isFile() && !input.toLowerCase().endsWith('.shp') ? [input] : src.files;
+    const hashed =
+      (await stat(input)).isFile() && !input.toLowerCase().endsWith('.shp') ? [input] : src.files;
     const sourceSha256 = await sha256Files(hashed);
     // Tables have already chosen their axis order (they try both); others swap on request.
     const swap = opts.swapXY === true && !src.axisResolved;

@@ -43,7 +43,9 @@ export async function ogrWrite(out: string, features: FixtureFeature[], o: OgrWr
     const src = path.join(scratch, 'src.geojson');
     const fc = { type: 'FeatureCollection', features: features.map((f) => ({ type: 'Feature', ...f })) };
     await writeFile(src, o.sourceText ?? JSON.stringify(fc));
-    const srs = o.toSrs ? ['-s_srs', o.srs ?? 'EPSG:4527', '-t_srs', o.toSrs] : ['-a_srs', o.srs ?? 'EPSG:4527'];
+    const srs = o.toSrs
+      ? ['-s_srs', o.srs ?? 'EPSG:4527', '-t_srs', o.toSrs]
+      : ['-a_srs', o.srs ?? 'EPSG:4527'];
     const args = [
       '-f',
       o.driver,
@@ -106,7 +108,10 @@ export function coordinateString(f: FixtureFeature, s: CoordinateStringStyle = {
 }
 
 /** Writes a workbook with one worksheet per entry; cells as given (numbers stay numbers). */
-export async function writeXlsx(file: string, sheets: { name: string; rows: unknown[][] }[]): Promise<string> {
+export async function writeXlsx(
+  file: string,
+  sheets: { name: string; rows: unknown[][] }[],
+): Promise<string> {
   const wb = new ExcelJS.Workbook();
   for (const s of sheets) {
     const ws = wb.addWorksheet(s.name);
@@ -123,12 +128,19 @@ function csvCell(v: unknown): string {
 }
 
 /** Writes rows as CSV text in UTF-8, UTF-8 with a byte-order mark, or GBK (CRLF, as Excel does). */
-export async function writeCsv(file: string, rows: unknown[][], encoding: 'utf-8' | 'utf-8-bom' | 'gbk'): Promise<string> {
+export async function writeCsv(
+  file: string,
+  rows: unknown[][],
+  encoding: 'utf-8' | 'utf-8-bom' | 'gbk',
+): Promise<string> {
   const text = rows.map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
   const bytes =
     encoding === 'gbk'
       ? iconv.encode(text, 'gbk')
-      : Buffer.concat([encoding === 'utf-8-bom' ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(text, 'utf8')]);
+      : Buffer.concat([
+          encoding === 'utf-8-bom' ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0),
+          Buffer.from(text, 'utf8'),
+        ]);
   await writeFile(file, bytes);
   return file;
 }

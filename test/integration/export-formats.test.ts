@@ -410,7 +410,13 @@ for (const engine of engines()) {
         s.renamedColumns.map((r) => `${r.from}→${r.to}`),
         ['JCBH', 'XZQDM', 'TBLX', 'JCMJ', 'GDMJ', 'QSX', 'HSX', 'ZXDX', 'ZXDY'].map((n) => `${n}→${n}_1`),
       );
-      assert.deepEqual((await zipEntries(out)).sort(), ['上报.cpg', '上报.dbf', '上报.prj', '上报.shp', '上报.shx']);
+      assert.deepEqual((await zipEntries(out)).sort(), [
+        '上报.cpg',
+        '上报.dbf',
+        '上报.prj',
+        '上报.shp',
+        '上报.shx',
+      ]);
 
       const { rows } = await reimport('rt-zip', out);
       assertSameCore(rows, original);

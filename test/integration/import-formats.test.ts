@@ -94,7 +94,10 @@ for (const engine of engines()) {
     before(async () => {
       t = await freshDb(engine);
       dir = await mkdtemp(path.join(tmpdir(), 'weipian-formats-'));
-      const files = await writeShapefile(dir, feats, { name: '周村区2017年卫片图斑', lco: ['ENCODING=CP936'] });
+      const files = await writeShapefile(dir, feats, {
+        name: '周村区2017年卫片图斑',
+        lco: ['ENCODING=CP936'],
+      });
       await createBatch(t.db, { slug: 'shp', kind: 'land', year: 2017, actor: 'tester' });
       await importPatches(t.db, files.shp, base('shp'));
       shp = await rowsOf(t.db, 'shp');
@@ -125,7 +128,10 @@ for (const engine of engines()) {
         assert.equal(row.validity_issue, want.validity_issue);
         assert.equal(row.geometry_kind, 'polygon');
         const rel = Math.abs(row.area_m2 - want.area_m2) / want.area_m2;
-        assert.ok(rel <= tolerance, `${jcbh}: area ${row.area_m2} vs Shapefile ${want.area_m2} (relative ${rel})`);
+        assert.ok(
+          rel <= tolerance,
+          `${jcbh}: area ${row.area_m2} vs Shapefile ${want.area_m2} (relative ${rel})`,
+        );
       }
     }
 
@@ -133,7 +139,10 @@ for (const engine of engines()) {
       const gpkg = await ogrWrite(path.join(dir, '图斑.gpkg'), feats, { driver: 'GPKG', name: '周村区图斑' });
       await batch('gpkg');
       const s = await importPatches(t.db, gpkg, base('gpkg'));
-      assert.deepEqual([s.format, s.layer, s.crs, s.encoding, s.imported], ['geopackage', '周村区图斑', 'EPSG:4527', 'utf-8', 4]);
+      assert.deepEqual(
+        [s.format, s.layer, s.crs, s.encoding, s.imported],
+        ['geopackage', '周村区图斑', 'EPSG:4527', 'utf-8', 4],
+      );
       const got = await rowsOf(t.db, 'gpkg');
       sameAsShapefile(got, 1e-9);
       // Typed like the Shapefile: numbers stay numbers, dates are the delivered calendar dates.
@@ -145,15 +154,25 @@ for (const engine of engines()) {
       await ogrWrite(gpkg, feats, { driver: 'GPKG', name: '图斑' });
       await ogrWrite(gpkg, feats.slice(0, 1), { driver: 'GPKG', name: '往年图斑', update: true });
       await batch('gpkg2');
-      await refuses(t.db, 'source_ambiguous', () => importPatches(t.db, gpkg, base('gpkg2')), /往年图斑.*图斑|图斑.*往年图斑/);
-      await refuses(t.db, 'source_layer_not_found', () => importPatches(t.db, gpkg, { ...base('gpkg2'), layer: '没有' }));
+      await refuses(
+        t.db,
+        'source_ambiguous',
+        () => importPatches(t.db, gpkg, base('gpkg2')),
+        /往年图斑.*图斑|图斑.*往年图斑/,
+      );
+      await refuses(t.db, 'source_layer_not_found', () =>
+        importPatches(t.db, gpkg, { ...base('gpkg2'), layer: '没有' }),
+      );
       const s = await importPatches(t.db, gpkg, { ...base('gpkg2'), layer: '图斑' });
       assert.deepEqual([s.layer, s.imported], ['图斑', 4]);
       sameAsShapefile(await rowsOf(t.db, 'gpkg2'), 1e-9);
     });
 
     it('imports a File Geodatabase folder and the same folder zipped', async () => {
-      const gdb = await ogrWrite(path.join(dir, '周村区.gdb'), feats, { driver: 'OpenFileGDB', name: '图斑' });
+      const gdb = await ogrWrite(path.join(dir, '周村区.gdb'), feats, {
+        driver: 'OpenFileGDB',
+        name: '图斑',
+      });
       await batch('gdb');
       const s = await importPatches(t.db, gdb, base('gdb'));
       assert.deepEqual([s.format, s.layer, s.crs, s.imported], ['filegdb', '图斑', 'EPSG:4527', 4]);
@@ -174,7 +193,10 @@ for (const engine of engines()) {
     });
 
     it('imports GeoJSON with a crs member, and RFC 7946 longitude/latitude as CGCS2000 (saying so)', async () => {
-      const projected = await ogrWrite(path.join(dir, '图斑.geojson'), feats, { driver: 'GeoJSON', name: '图斑' });
+      const projected = await ogrWrite(path.join(dir, '图斑.geojson'), feats, {
+        driver: 'GeoJSON',
+        name: '图斑',
+      });
       await batch('geojson');
       const s = await importPatches(t.db, projected, base('geojson'));
       assert.deepEqual([s.format, s.crs, s.notes], ['geojson', 'EPSG:4527', []]);
@@ -194,7 +216,10 @@ for (const engine of engines()) {
     });
 
     it('imports KML written by GDAL: Chinese placemark names, folder as layer, ExtendedData attributes', async () => {
-      const named = feats.map((f) => ({ ...f, properties: { 名称: `${String(f.properties.JCBH)}号图斑（周村区）`, ...f.properties } }));
+      const named = feats.map((f) => ({
+        ...f,
+        properties: { 名称: `${String(f.properties.JCBH)}号图斑（周村区）`, ...f.properties },
+      }));
       const kml = await ogrWrite(path.join(dir, '周村区图斑.kml'), named, {
         driver: 'KML',
         name: '周村区2017年卫片图斑',
@@ -209,7 +234,9 @@ for (const engine of engines()) {
       // KML holds degrees with 15 significant digits (~0.1 µm), so 20 m squares agree to ~1e-9.
       sameAsShapefile(got, 1e-8);
       assert.equal(got.get('370306201700002')!.attributes.Name, '370306201700002号图斑（周村区）');
-      await refuses(t.db, 'source_layer_not_found', () => importPatches(t.db, kml, { ...base('kml'), layer: '不存在的文件夹' }));
+      await refuses(t.db, 'source_layer_not_found', () =>
+        importPatches(t.db, kml, { ...base('kml'), layer: '不存在的文件夹' }),
+      );
     });
 
     it('imports an Excel table with coordinate strings under a title row', async () => {
@@ -238,7 +265,10 @@ for (const engine of engines()) {
         const csv = await writeCsv(path.join(dir, `${slug}.csv`), [header, ...rows], enc);
         await batch(slug);
         const s = await importPatches(t.db, csv, base(slug));
-        assert.deepEqual([s.format, s.encoding, s.crs, s.imported], ['csv', enc === 'gbk' ? 'gbk' : 'utf-8', 'EPSG:4527', 4]);
+        assert.deepEqual(
+          [s.format, s.encoding, s.crs, s.imported],
+          ['csv', enc === 'gbk' ? 'gbk' : 'utf-8', 'EPSG:4527', 4],
+        );
         assert.match(s.notes.join(''), /X 为北坐标/);
         const got = await rowsOf(t.db, slug);
         sameAsShapefile(got, 1e-9, { 备注: '备注', 图斑类型: 'TBLX' });
@@ -257,7 +287,12 @@ for (const engine of engines()) {
         'utf-8',
       );
       await batch('outside');
-      await refuses(t.db, 'coords_outside_china', () => importPatches(t.db, csv, base('outside')), /都不在中国境内/);
+      await refuses(
+        t.db,
+        'coords_outside_china',
+        () => importPatches(t.db, csv, base('outside')),
+        /都不在中国境内/,
+      );
       await refuses(
         t.db,
         'coords_outside_china',
@@ -319,7 +354,12 @@ for (const engine of engines()) {
         ],
         'utf-8',
       );
-      await refuses(t.db, 'features_refused', () => importPatches(t.db, noArea, base('points')), /缺少监测面积/);
+      await refuses(
+        t.db,
+        'features_refused',
+        () => importPatches(t.db, noArea, base('points')),
+        /缺少监测面积/,
+      );
     });
 
     it('refuses a .gpkg that is text, an empty file and a .kml that is a zip; imports a zip holding a KML', async () => {
@@ -328,26 +368,46 @@ for (const engine of engines()) {
       await writeFile(fake, '监测编号,坐标串\n1,2\n');
       const gpkg = path.join(dir, '伪装.gpkg');
       await copyFile(fake, gpkg);
-      await refuses(t.db, 'file_type_mismatch', () => importPatches(t.db, gpkg, base('hostile')), /GeoPackage.*文本/);
+      await refuses(
+        t.db,
+        'file_type_mismatch',
+        () => importPatches(t.db, gpkg, base('hostile')),
+        /GeoPackage.*文本/,
+      );
       const empty = path.join(dir, '空.geojson');
       await writeFile(empty, '');
       await refuses(t.db, 'source_empty', () => importPatches(t.db, empty, base('hostile')));
 
-      const kml = await ogrWrite(path.join(dir, 'doc.kml'), feats, { driver: 'KML', name: '图斑', toSrs: 'EPSG:4326' });
+      const kml = await ogrWrite(path.join(dir, 'doc.kml'), feats, {
+        driver: 'KML',
+        name: '图斑',
+        toSrs: 'EPSG:4326',
+      });
       const zip = await zipFiles(path.join(dir, '周村区kml.zip'), [{ name: '周村区/doc.kml', file: kml }]);
       const renamed = path.join(dir, '其实是zip.kml');
       await copyFile(zip, renamed);
-      await refuses(t.db, 'file_type_mismatch', () => importPatches(t.db, renamed, base('hostile')), /KML.*ZIP/);
+      await refuses(
+        t.db,
+        'file_type_mismatch',
+        () => importPatches(t.db, renamed, base('hostile')),
+        /KML.*ZIP/,
+      );
       const s = await importPatches(t.db, zip, base('hostile'));
       assert.deepEqual([s.format, s.imported], ['kml', 4]);
       sameAsShapefile(await rowsOf(t.db, 'hostile'), 1e-8);
     });
 
     it('imports a GeoPackage as a reference layer, and refuses points as one', async () => {
-      const gpkg = await ogrWrite(path.join(dir, '耕地.gpkg'), feats.slice(0, 3), { driver: 'GPKG', name: '耕地' });
+      const gpkg = await ogrWrite(path.join(dir, '耕地.gpkg'), feats.slice(0, 3), {
+        driver: 'GPKG',
+        name: '耕地',
+      });
       const s = await importLayer(t.db, gpkg, { type: 'farmland', actor: 'tester', maxUnzippedBytes: 1e7 });
       assert.deepEqual([s.imported, s.crs], [3, 'EPSG:4527']);
-      const total = ['370306201700001', '370306201700002', '370306201700003'].reduce((a, j) => a + shp.get(j)!.area_m2, 0);
+      const total = ['370306201700001', '370306201700002', '370306201700003'].reduce(
+        (a, j) => a + shp.get(j)!.area_m2,
+        0,
+      );
       assert.ok(Math.abs(s.totalAreaM2 - total) / total < 1e-9);
 
       const centres = await writeCsv(
@@ -375,7 +435,15 @@ for (const engine of engines()) {
       const folder = path.join(dir, '交付');
       await mkdir(folder);
       await ogrWrite(path.join(folder, '图斑.gpkg'), feats, { driver: 'GPKG', name: '图斑' });
-      await writeXlsx(path.join(folder, '图斑清单.xlsx'), [{ name: '清单', rows: [['监测编号', 'X', 'Y'], ['1', 39571050, 4063050]] }]);
+      await writeXlsx(path.join(folder, '图斑清单.xlsx'), [
+        {
+          name: '清单',
+          rows: [
+            ['监测编号', 'X', 'Y'],
+            ['1', 39571050, 4063050],
+          ],
+        },
+      ]);
       await batch('folder');
       const s = await importPatches(t.db, folder, { ...base('folder'), dryRun: true });
       assert.deepEqual([s.format, s.imported, s.importId], ['geopackage', 4, null]);

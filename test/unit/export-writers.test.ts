@@ -160,14 +160,20 @@ describe('export writers', () => {
   });
 
   it('nameColumns keeps dictionary names and suffixes delivered ones until unique', () => {
-    const cols = [...dictionaryColumns(), delivered('备注'), delivered('备注 '), delivered('')];
+    const cols = [
+      ...dictionaryColumns(),
+      delivered('备注'),
+      delivered('Note'),
+      delivered('NOTE'),
+      delivered(''),
+    ];
     const { names, renamed } = nameColumns(cols, {
       dictionaryName: columnTitle,
       fits: (n) => n.trim() !== '',
       shorten: (n) => n.trim(),
     });
     assert.equal(names[0], '监测编号');
-    assert.deepEqual(names.slice(FIELDS.length), ['备注_1', '备注_2', 'F']);
+    assert.deepEqual(names.slice(FIELDS.length), ['备注_1', 'Note', 'NOTE_1', 'F']);
     assert.deepEqual(
       renamed.map((r) => r.reason),
       ['clash', 'clash', 'invalid'],
@@ -183,24 +189,25 @@ describe('export writers', () => {
     assert.equal(displayWidth('（，）'), 6);
   });
 
-  it('fails the export when GDAL reports a problem instead of writing a degraded file', async () => {
+  it('fails the export when GDAL reports a problem (a number too wide) instead of writing a degraded file', async () => {
     await assert.rejects(
       ogrWrite('ESRI Shapefile', [
         {
           name: 't',
           geometryType: 'POINT',
           srs: getCrs('EPSG:4490').code,
-          fields: [{ name: 'BZ', kind: 'string', width: 2 }],
-          features: [
-            { geometry: { type: 'Point', coordinates: [117.8, 36.7] }, values: ['too long for two bytes'] },
-          ],
+          fields: [{ name: 'N', kind: 'real', width: 3, precision: 1 }],
+          features: [{ geometry: { type: 'Point', coordinates: [117.8, 36.7] }, values: [123456.5] }],
           layerOptions: ['ENCODING=UTF-8'],
         },
       ]),
       (e: unknown) => {
         assert.ok(isWeipianError(e));
         assert.equal(e.code, 'export_gdal_failed');
-        assert.match(e.message, /^GDAL 写出 ESRI Shapefile 失败：Warning 1: .*truncated/);
+        assert.match(
+          e.message,
+          /^GDAL 写出 ESRI Shapefile 失败：Warning 1: Value 123456\.5\d* of field N .*not successfully written/,
+        );
         return true;
       },
     );

@@ -51,7 +51,10 @@ test('crs member spellings: OGC URN, EPSG:n, CRS84, the old {type: EPSG}', () =>
   assert.equal(crsFromGeoJsonMember({ type: 'EPSG', properties: { code: 2383 } }, 'a')?.code, 'EPSG:2383');
   assert.equal(crsFromGeoJsonMember(undefined, 'a'), null);
   assert.throws(() => crsFromGeoJsonMember(name('EPSG:3857'), 'a'), refusedWith('crs_unknown'));
-  assert.throws(() => crsFromGeoJsonMember({ type: 'link', properties: { href: 'x' } }, 'a'), refusedWith('crs_unknown', /--crs/));
+  assert.throws(
+    () => crsFromGeoJsonMember({ type: 'link', properties: { href: 'x' } }, 'a'),
+    refusedWith('crs_unknown', /--crs/),
+  );
 });
 
 test('a projected FeatureCollection: CRS from the crs member, outer rings made counter-clockwise', async (t) => {
@@ -70,7 +73,12 @@ test('a projected FeatureCollection: CRS from the crs member, outer rings made c
   const src = await openGeoJson(f);
   assert.deepEqual([src.crs?.code, src.notes, src.featureCount], ['EPSG:4527', [], 2]);
   const [a, b] = await all(src);
-  assert.deepEqual(a!.attributes, { JCBH: '370306201700001', 监测面积: 10000, 备注: '北郊镇', 附加: { 层: 1 } });
+  assert.deepEqual(a!.attributes, {
+    JCBH: '370306201700001',
+    监测面积: 10000,
+    备注: '北郊镇',
+    附加: { 层: 1 },
+  });
   const ring = a!.geometry?.type === 'Polygon' ? a!.geometry.coordinates[0]! : [];
   assert.deepEqual(ring[1], [39571100, 4063000], 'written clockwise, read counter-clockwise');
   assert.deepEqual([b!.geometry, b!.attributes], [null, {}]);
@@ -90,7 +98,11 @@ test('no crs member: RFC 7946 WGS84 longitude/latitude, treated as CGCS2000 and 
 });
 
 test('GBK GeoJSON (not allowed by the RFC, sent anyway) is read and noted', async (t) => {
-  const text = JSON.stringify({ type: 'Feature', properties: { 备注: '南郊镇（丝绸路街道交界）' }, geometry: null });
+  const text = JSON.stringify({
+    type: 'Feature',
+    properties: { 备注: '南郊镇（丝绸路街道交界）' },
+    geometry: null,
+  });
   const src = await openGeoJson(await file(t, iconv.encode(text, 'gbk')));
   assert.equal(src.encoding.encoding, 'gbk');
   assert.match(src.notes.join(''), /应为 UTF-8/);
@@ -98,20 +110,72 @@ test('GBK GeoJSON (not allowed by the RFC, sent anyway) is read and noted', asyn
 });
 
 test('refuses broken JSON, non-GeoJSON, lines, and coordinates that are not numbers', async (t) => {
-  await assert.rejects(openGeoJson(await file(t, '{"type": "FeatureCollection", ')), refusedWith('geojson_invalid', /JSON 语法错误/));
-  await assert.rejects(openGeoJson(await file(t, { type: 'Topology' })), refusedWith('geojson_invalid', /Topology/));
   await assert.rejects(
-    openGeoJson(await file(t, { type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: [[1, 2], [3, 4]] } }] })),
+    openGeoJson(await file(t, '{"type": "FeatureCollection", ')),
+    refusedWith('geojson_invalid', /JSON 语法错误/),
+  );
+  await assert.rejects(
+    openGeoJson(await file(t, { type: 'Topology' })),
+    refusedWith('geojson_invalid', /Topology/),
+  );
+  await assert.rejects(
+    openGeoJson(
+      await file(t, {
+        type: 'FeatureCollection',
+        features: [
+          {
+            type: 'Feature',
+            properties: {},
+            geometry: {
+              type: 'LineString',
+              coordinates: [
+                [1, 2],
+                [3, 4],
+              ],
+            },
+          },
+        ],
+      }),
+    ),
     refusedWith('geometry_not_polygon', /第 1 个要素是线/),
   );
   await assert.rejects(
-    openGeoJson(await file(t, { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[1, 2], ['x', 4], [5, 6], [1, 2]]] } })),
+    openGeoJson(
+      await file(t, {
+        type: 'Feature',
+        properties: {},
+        geometry: {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [1, 2],
+              ['x', 4],
+              [5, 6],
+              [1, 2],
+            ],
+          ],
+        },
+      }),
+    ),
     refusedWith('geojson_invalid', /不是有限数值/),
   );
 });
 
 test('a polygon whose outer ring has fewer than three corners has no geometry, with the reason', async (t) => {
-  const f = await file(t, { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[1, 2], [3, 4], [1, 2]]] } });
+  const f = await file(t, {
+    type: 'Feature',
+    properties: {},
+    geometry: {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [1, 2],
+          [3, 4],
+          [1, 2],
+        ],
+      ],
+    },
+  });
   const [a] = await all(await openGeoJson(f));
   assert.deepEqual([a!.geometry, a!.problem], [null, '面的外环不足 3 个顶点']);
 });

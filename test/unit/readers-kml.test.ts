@@ -25,7 +25,11 @@ async function all(src: VectorSource): Promise<VectorFeature[]> {
   return out;
 }
 
-async function kmlFile(t: { after(fn: () => Promise<void>): void }, body: string | Buffer, name = 'a.kml'): Promise<string> {
+async function kmlFile(
+  t: { after(fn: () => Promise<void>): void },
+  body: string | Buffer,
+  name = 'a.kml',
+): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'weipian-kml-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const f = path.join(dir, name);
@@ -40,13 +44,19 @@ test('XML: entities, CDATA, comments, namespaces and self-closing tags', () => {
   );
   const kml = doc.children[0]!;
   assert.equal(kml.name, 'kml');
-  assert.deepEqual(kml.children.map((c) => c.name), ['a', 'c']);
+  assert.deepEqual(
+    kml.children.map((c) => c.name),
+    ['a', 'c'],
+  );
   assert.equal(kml.children[0]!.attrs.b, '1 & 2');
   assert.equal(kml.children[0]!.text, '<周村>区<镇>');
 });
 
 test('XML: mismatched and unclosed tags are refused with the line number', () => {
-  assert.throws(() => parseXml('<kml>\n<Placemark></Folder></kml>', 'x.kml'), refusedWith('kml_invalid', /不匹配（第 2 行）/));
+  assert.throws(
+    () => parseXml('<kml>\n<Placemark></Folder></kml>', 'x.kml'),
+    refusedWith('kml_invalid', /不匹配（第 2 行）/),
+  );
   assert.throws(() => parseXml('<kml><Placemark>', 'x.kml'), refusedWith('kml_invalid', /没有结束/));
 });
 
@@ -69,7 +79,10 @@ ${POLY}</Placemark>
 </Folder></Document></kml>`,
   );
   const src = await openKml(f);
-  assert.deepEqual([src.format, src.crs?.code, src.encoding.encoding, src.featureCount], ['kml', 'EPSG:4326', 'utf-8', 2]);
+  assert.deepEqual(
+    [src.format, src.crs?.code, src.encoding.encoding, src.featureCount],
+    ['kml', 'EPSG:4326', 'utf-8', 2],
+  );
   assert.deepEqual(
     src.fields.map((x) => [x.name, x.type]),
     [
@@ -96,7 +109,8 @@ ${POLY}</Placemark>
   assert.equal(rings.length, 2);
   assert.deepEqual(rings[0]![0], [117.79, 36.69]);
   // Outer ring counter-clockwise, hole clockwise (the hole was written counter-clockwise).
-  const area = (r: [number, number][]) => r.reduce((s, p, i) => s + (r[(i + 1) % r.length]![0] - p[0]) * (r[(i + 1) % r.length]![1] + p[1]), 0);
+  const area = (r: [number, number][]) =>
+    r.reduce((s, p, i) => s + (r[(i + 1) % r.length]![0] - p[0]) * (r[(i + 1) % r.length]![1] + p[1]), 0);
   assert.ok(area(rings[0]!) < 0 && area(rings[1]!) > 0);
   assert.deepEqual([b!.geometry, b!.attributes], [null, { Name: '空地标' }]);
 });
@@ -114,7 +128,10 @@ test('MultiGeometry of polygons is a MultiPolygon; a point is a point; lines are
     '<kml><Placemark><LineString><coordinates>117.8,36.7 117.9,36.7</coordinates></LineString></Placemark></kml>',
   );
   await assert.rejects(openKml(line), refusedWith('geometry_not_polygon', /第 1 个地标是线（LineString）/));
-  const bad = await kmlFile(t, '<kml><Placemark><Point><coordinates>东经117度</coordinates></Point></Placemark></kml>');
+  const bad = await kmlFile(
+    t,
+    '<kml><Placemark><Point><coordinates>东经117度</coordinates></Point></Placemark></kml>',
+  );
   await assert.rejects(openKml(bad), refusedWith('kml_invalid', /不是“经度,纬度”/));
 });
 
@@ -133,7 +150,10 @@ test('a folder is a layer: --layer keeps its placemarks, an unknown name lists t
     (await all(south)).map((x) => x.attributes.Name),
     ['二', '三'],
   );
-  await assert.rejects(openKml(f, { layer: '王村镇' }), refusedWith('source_layer_not_found', /周村区、北郊镇、南郊镇、2017/));
+  await assert.rejects(
+    openKml(f, { layer: '王村镇' }),
+    refusedWith('source_layer_not_found', /周村区、北郊镇、南郊镇、2017/),
+  );
 });
 
 test('a KML declared as GBK is read as GBK; wrong bytes for UTF-8 are refused as garbled', async (t) => {

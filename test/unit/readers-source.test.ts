@@ -7,8 +7,14 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
-import { openVectorSource, sniffContent, type VectorFeature, type VectorSource } from '../../src/formats/vector-source.ts';
+import {
+  openVectorSource,
+  sniffContent,
+  type VectorFeature,
+  type VectorSource,
+} from '../../src/formats/vector-source.ts';
 import { isWeipianError } from '../../src/domain/errors.ts';
+import { openArealSource } from '../../src/jobs/read-areal.ts';
 import { skipWithoutOgr, type FixtureFeature } from '../helpers/ogr.ts';
 import { ogrWrite, zipFiles } from '../helpers/formats.ts';
 import { square } from '../helpers/delivery.ts';
@@ -33,7 +39,8 @@ async function scratch(t: { after(fn: () => Promise<void>): void }): Promise<str
   return dir;
 }
 
-const KML = '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>北郊镇</name><Point><coordinates>117.8,36.7</coordinates></Point></Placemark></kml>';
+const KML =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>北郊镇</name><Point><coordinates>117.8,36.7</coordinates></Point></Placemark></kml>';
 const OLE2 = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0, 0, 0]);
 
 test('content sniffing: the formats, whatever the file is called', async (t) => {
@@ -66,18 +73,36 @@ test('extensions that lie are refused with both names; unsupported content is na
     await writeFile(f, body);
     return f;
   };
-  await assert.rejects(openVectorSource(await put('图斑.gpkg', '监测编号,X,Y\n')), refusedWith('file_type_mismatch', /GeoPackage.*文本/));
-  await assert.rejects(openVectorSource(await put('图斑.geojson', KML)), refusedWith('file_type_mismatch', /GeoJSON.*KML/));
-  await assert.rejects(openVectorSource(await put('图斑.csv', OLE2)), refusedWith('file_type_mismatch', /另存为 \.xlsx/));
-  await assert.rejects(openVectorSource(await put('图斑.xls', OLE2)), refusedWith('source_unsupported_type', /另存为 \.xlsx 或 CSV/));
-  await assert.rejects(openVectorSource(await put('图斑.dat', Buffer.from('Rar!\x1a\x07\x00', 'latin1'))), refusedWith('source_unsupported_type', /RAR/));
+  await assert.rejects(
+    openVectorSource(await put('图斑.gpkg', '监测编号,X,Y\n')),
+    refusedWith('file_type_mismatch', /GeoPackage.*文本/),
+  );
+  await assert.rejects(
+    openVectorSource(await put('图斑.geojson', KML)),
+    refusedWith('file_type_mismatch', /GeoJSON.*KML/),
+  );
+  await assert.rejects(
+    openVectorSource(await put('图斑.csv', OLE2)),
+    refusedWith('file_type_mismatch', /另存为 \.xlsx/),
+  );
+  await assert.rejects(
+    openVectorSource(await put('图斑.xls', OLE2)),
+    refusedWith('source_unsupported_type', /另存为 \.xlsx 或 CSV/),
+  );
+  await assert.rejects(
+    openVectorSource(await put('图斑.dat', Buffer.from('Rar!\x1a\x07\x00', 'latin1'))),
+    refusedWith('source_unsupported_type', /RAR/),
+  );
   await assert.rejects(openVectorSource(await put('空.kml', '')), refusedWith('source_empty', /空文件/));
   await assert.rejects(openVectorSource(path.join(dir, '没有.shp')), refusedWith('source_not_found'));
   const kml = await put('doc.kml', KML);
   const zip = await zipFiles(path.join(dir, 'x.zip'), [{ name: 'doc.kml', file: kml }]);
   const fakeXlsx = path.join(dir, '清单.xlsx');
   await copyFile(zip, fakeXlsx);
-  await assert.rejects(openVectorSource(fakeXlsx), refusedWith('file_type_mismatch', /Excel 工作簿.*ZIP 压缩包/));
+  await assert.rejects(
+    openVectorSource(fakeXlsx),
+    refusedWith('file_type_mismatch', /Excel 工作簿.*ZIP 压缩包/),
+  );
 });
 
 test('an .xlsx renamed .zip is still read as the workbook it is', async (t) => {
@@ -110,7 +135,10 @@ test('folders and zips: one dataset is taken, several need --layer, a KMZ has it
   const chosen = await openVectorSource(a, { layer: '南郊镇', geometry: 'polygon-or-point' });
   assert.equal((await all(chosen))[0]!.attributes.Name, '南郊镇');
   await chosen.close();
-  await assert.rejects(openVectorSource(a, { layer: '王村镇' }), refusedWith('source_layer_not_found', /北郊镇\/图斑\.kml、南郊镇\.kml/));
+  await assert.rejects(
+    openVectorSource(a, { layer: '王村镇' }),
+    refusedWith('source_layer_not_found', /北郊镇\/图斑\.kml、南郊镇\.kml/),
+  );
 
   const kmz = await zipFiles(path.join(dir, '周村.kmz'), [
     { name: 'doc.kml', file: path.join(a, '南郊镇.kml') },
@@ -119,7 +147,11 @@ test('folders and zips: one dataset is taken, several need --layer, a KMZ has it
   const k = await openVectorSource(kmz, { geometry: 'polygon-or-point' });
   assert.deepEqual([k.format, (await all(k))[0]!.attributes.Name], ['kml', '南郊镇']);
   await k.close();
-  assert.deepEqual(await readdir(path.dirname(k.path)).catch(() => 'removed'), 'removed', 'close() removes the extraction');
+  assert.deepEqual(
+    await readdir(path.dirname(k.path)).catch(() => 'removed'),
+    'removed',
+    'close() removes the extraction',
+  );
 
   const empty = path.join(dir, '空文件夹');
   await mkdir(empty);
@@ -133,10 +165,10 @@ const FEATURES: FixtureFeature[] = [
       JCBH: '370306201700001',
       备注: '北郊镇东侧厂房，“疑似”未批先建\n第二行',
       QSX: '2016-10-15',
-      DM: 1234567890123456789,
+      DM: 123,
       JCMJ: 0.1,
     },
-    geometry: { type: 'Polygon', coordinates: [square(39571000.123456789, 4063000.987654321, 100)] },
+    geometry: { type: 'Polygon', coordinates: [square(39571000.12345679, 4063000.987654321, 100)] },
   },
   { properties: { JCBH: '370306201700002', 备注: null, QSX: null, DM: 7, JCMJ: null }, geometry: null },
 ];
@@ -145,16 +177,22 @@ describe('GeoPackage and File Geodatabase through GDAL', { skip: skipWithoutOgr(
   test('GeoPackage: Chinese text exact, dates as dates, 64-bit codes kept, coordinates to the last bit', async (t) => {
     const dir = await scratch(t);
     // JSON.stringify cannot write a 19-digit integer: put it into the GeoJSON text GDAL reads.
-    const text = JSON.stringify({ type: 'FeatureCollection', features: FEATURES.map((f) => ({ type: 'Feature', ...f })) });
+    const text = JSON.stringify({
+      type: 'FeatureCollection',
+      features: FEATURES.map((f) => ({ type: 'Feature', ...f })),
+    });
     const gpkg = await ogrWrite(path.join(dir, 'a.gpkg'), [], {
       driver: 'GPKG',
       name: '图斑',
       nlt: 'POLYGON',
-      sourceText: text.replace('"DM":1234567890123456800', '"DM":1234567890123456789'),
+      sourceText: text.replace('"DM":123', '"DM":1234567890123456789'),
     });
     const src = await openVectorSource(gpkg);
     try {
-      assert.deepEqual([src.format, src.layer, src.featureCount, src.encoding.encoding], ['geopackage', '图斑', 2, 'utf-8']);
+      assert.deepEqual(
+        [src.format, src.layer, src.featureCount, src.encoding.encoding],
+        ['geopackage', '图斑', 2, 'utf-8'],
+      );
       assert.match(src.prj!, /^PROJCS\["CGCS2000 \/ 3-degree Gauss-Kruger zone 39"/);
       const [a, b] = await all(src);
       assert.equal(a!.attributes.备注, '北郊镇东侧厂房，“疑似”未批先建\n第二行');
@@ -163,7 +201,10 @@ describe('GeoPackage and File Geodatabase through GDAL', { skip: skipWithoutOgr(
       assert.equal(a!.attributes.JCMJ, 0.1);
       assert.equal(b!.attributes.DM, 7, 'small 64-bit integers stay numbers');
       const ring = a!.geometry?.type === 'Polygon' ? a!.geometry.coordinates[0]! : [];
-      assert.ok(ring.some(([x, y]) => x === 39571000.123456789 && y === 4063000.987654321), 'exact doubles');
+      assert.ok(
+        ring.some(([x, y]) => x === 39571000.12345679 && y === 4063000.987654321),
+        'exact doubles',
+      );
       assert.equal(b!.geometry, null);
     } finally {
       await src.close();
@@ -173,51 +214,107 @@ describe('GeoPackage and File Geodatabase through GDAL', { skip: skipWithoutOgr(
   test('GeoPackage layers: attribute tables are not layers; points only where points are allowed', async (t) => {
     const dir = await scratch(t);
     const gpkg = path.join(dir, 'b.gpkg');
-    await ogrWrite(gpkg, [{ properties: { 名称: '北郊镇' }, geometry: null }], { driver: 'GPKG', name: '属性表', nlt: 'NONE' });
-    await assert.rejects(openVectorSource(gpkg), refusedWith('source_no_layer', /没有带图形的图层/));
-    await ogrWrite(gpkg, [{ properties: { 名称: '北郊镇' }, geometry: { type: 'Point', coordinates: [39571050, 4063050] } }], {
+    await ogrWrite(gpkg, [{ properties: { 名称: '北郊镇' }, geometry: null }], {
       driver: 'GPKG',
-      name: '中心点',
-      nlt: 'POINT',
-      update: true,
+      name: '属性表',
+      nlt: 'NONE',
     });
+    await assert.rejects(openVectorSource(gpkg), refusedWith('source_no_layer', /没有带图形的图层/));
+    await ogrWrite(
+      gpkg,
+      [{ properties: { 名称: '北郊镇' }, geometry: { type: 'Point', coordinates: [39571050, 4063050] } }],
+      {
+        driver: 'GPKG',
+        name: '中心点',
+        nlt: 'POINT',
+        update: true,
+      },
+    );
     await assert.rejects(openVectorSource(gpkg), refusedWith('geometry_not_polygon', /图层“中心点”是点/));
     const points = await openVectorSource(gpkg, { geometry: 'polygon-or-point' });
     assert.deepEqual((await all(points))[0]!.geometry, { type: 'Point', coordinates: [39571050, 4063050] });
     await points.close();
-    await assert.rejects(openVectorSource(gpkg, { layer: '属性表' }), refusedWith('source_layer_not_spatial'));
-    await ogrWrite(gpkg, [{ properties: {}, geometry: { type: 'LineString', coordinates: [[39571050, 4063050], [39571150, 4063050]] } }], {
-      driver: 'GPKG',
-      name: '道路',
-      nlt: 'LINESTRING',
-      update: true,
-    });
-    await assert.rejects(openVectorSource(gpkg, { layer: '道路', geometry: 'polygon-or-point' }), refusedWith('geometry_not_polygon', /线/));
-    await assert.rejects(openVectorSource(gpkg, { geometry: 'polygon-or-point' }), refusedWith('source_ambiguous', /中心点、道路/));
+    await assert.rejects(
+      openVectorSource(gpkg, { layer: '属性表' }),
+      refusedWith('source_layer_not_spatial'),
+    );
+    await ogrWrite(
+      gpkg,
+      [
+        {
+          properties: {},
+          geometry: {
+            type: 'LineString',
+            coordinates: [
+              [39571050, 4063050],
+              [39571150, 4063050],
+            ],
+          },
+        },
+      ],
+      {
+        driver: 'GPKG',
+        name: '道路',
+        nlt: 'LINESTRING',
+        update: true,
+      },
+    );
+    await assert.rejects(
+      openVectorSource(gpkg, { layer: '道路', geometry: 'polygon-or-point' }),
+      refusedWith('geometry_not_polygon', /线/),
+    );
+    await assert.rejects(
+      openVectorSource(gpkg, { geometry: 'polygon-or-point' }),
+      refusedWith('source_ambiguous', /中心点、道路/),
+    );
   });
 
   test('a GeoPackage layer without a CRS has no .prj text; a damaged GeoPackage is refused', async (t) => {
     const dir = await scratch(t);
-    const gpkg = await ogrWrite(path.join(dir, 'c.gpkg'), FEATURES, { driver: 'GPKG', name: '图斑', srs: 'NONE' });
+    const gpkg = await ogrWrite(path.join(dir, 'c.gpkg'), FEATURES, {
+      driver: 'GPKG',
+      name: '图斑',
+      srs: 'NONE',
+    });
     const src = await openVectorSource(gpkg);
     assert.equal(src.prj, null);
     await src.close();
+    await assert.rejects(
+      openArealSource(gpkg, { maxUnzippedBytes: 1e7 }),
+      refusedWith('crs_missing', /GeoPackage 图层“图斑”没有坐标系定义，请用 --crs 指定/),
+    );
+    const withCrs = await openArealSource(gpkg, { maxUnzippedBytes: 1e7, crs: 'EPSG:4527' });
+    assert.equal(withCrs.crs.code, 'EPSG:4527');
+    await withCrs.close();
     const broken = path.join(dir, 'broken.gpkg');
-    await writeFile(broken, Buffer.concat([Buffer.from('SQLite format 3\0', 'latin1'), Buffer.alloc(2000, 0x41)]));
+    await writeFile(
+      broken,
+      Buffer.concat([Buffer.from('SQLite format 3\0', 'latin1'), Buffer.alloc(2000, 0x41)]),
+    );
     await assert.rejects(openVectorSource(broken), refusedWith('source_unreadable'));
   });
 
   test('File Geodatabase: a .gdb folder, its files listed for hashing in a fixed order', async (t) => {
     const dir = await scratch(t);
-    const gdb = await ogrWrite(path.join(dir, '周村区.gdb'), FEATURES, { driver: 'OpenFileGDB', name: '图斑' });
+    const gdb = await ogrWrite(path.join(dir, '周村区.gdb'), FEATURES, {
+      driver: 'OpenFileGDB',
+      name: '图斑',
+    });
     const src = await openVectorSource(gdb);
     try {
       assert.deepEqual([src.format, src.layer, src.featureCount], ['filegdb', '图斑', 2]);
       const names = (await readdir(gdb)).sort();
-      assert.deepEqual(src.files, names.map((n) => path.join(gdb, n)));
+      assert.deepEqual(
+        src.files,
+        names.map((n) => path.join(gdb, n)),
+      );
       const [a] = await all(src);
       assert.equal(a!.attributes.备注, '北郊镇东侧厂房，“疑似”未批先建\n第二行');
-      assert.deepEqual(a!.attributes.QSX, new Date(Date.UTC(2016, 9, 15)), 'a midnight date-time is the date');
+      assert.deepEqual(
+        a!.attributes.QSX,
+        new Date(Date.UTC(2016, 9, 15)),
+        'a midnight date-time is the date',
+      );
     } finally {
       await src.close();
     }

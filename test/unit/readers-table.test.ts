@@ -41,12 +41,32 @@ const SQUARE: [number, number][] = [
 
 test('coordinate strings: semicolons, "x y,x y", "x,y x,y", flat pairs, full-width, point numbers', () => {
   const want = [SQUARE];
-  assert.deepEqual(parseCoordinateString('39571000,4063000;39571100,4063000;39571100,4063100;39571000,4063100;'), want);
-  assert.deepEqual(parseCoordinateString('39571000 4063000, 39571100 4063000, 39571100 4063100, 39571000 4063100'), want);
-  assert.deepEqual(parseCoordinateString('39571000,4063000 39571100,4063000 39571100,4063100 39571000,4063100'), want);
-  assert.deepEqual(parseCoordinateString('39571000,4063000,39571100,4063000,39571100,4063100,39571000,4063100'), want);
-  assert.deepEqual(parseCoordinateString('３９５７１０００，４０６３０００；39571100,4063000；39571100,4063100；39571000,4063100'), want);
-  assert.deepEqual(parseCoordinateString('J1,39571000,4063000;J2,39571100,4063000;J3,39571100,4063100;J4,39571000,4063100'), want);
+  assert.deepEqual(
+    parseCoordinateString('39571000,4063000;39571100,4063000;39571100,4063100;39571000,4063100;'),
+    want,
+  );
+  assert.deepEqual(
+    parseCoordinateString('39571000 4063000, 39571100 4063000, 39571100 4063100, 39571000 4063100'),
+    want,
+  );
+  assert.deepEqual(
+    parseCoordinateString('39571000,4063000 39571100,4063000 39571100,4063100 39571000,4063100'),
+    want,
+  );
+  assert.deepEqual(
+    parseCoordinateString('39571000,4063000,39571100,4063000,39571100,4063100,39571000,4063100'),
+    want,
+  );
+  assert.deepEqual(
+    parseCoordinateString(
+      '３９５７１０００，４０６３０００；39571100,4063000；39571100,4063100；39571000,4063100',
+    ),
+    want,
+  );
+  assert.deepEqual(
+    parseCoordinateString('J1,39571000,4063000;J2,39571100,4063000;J3,39571100,4063100;J4,39571000,4063100'),
+    want,
+  );
 });
 
 test('coordinate strings: rings separated by "|" or line breaks', () => {
@@ -55,8 +75,7 @@ test('coordinate strings: rings separated by "|" or line breaks', () => {
     [39571020, 4063040],
     [39571040, 4063040],
   ];
-  const text = (sep: string) =>
-    [SQUARE, hole].map((r) => r.map(([x, y]) => `${x},${y}`).join(';')).join(sep);
+  const text = (sep: string) => [SQUARE, hole].map((r) => r.map(([x, y]) => `${x},${y}`).join(';')).join(sep);
   assert.deepEqual(parseCoordinateString(text('|')), [SQUARE, hole]);
   assert.deepEqual(parseCoordinateString(text('\r\n')), [SQUARE, hole]);
   assert.deepEqual(parseCoordinateString(`${text('\n')}\n`), [SQUARE, hole]);
@@ -110,7 +129,11 @@ test('axis order and CRS from the values: zone-prefixed eastings and degrees, ei
 });
 
 test('axis order with --crs; a tie in the South China Sea goes to the column names’ convention', () => {
-  const given = decideAxes([{ row: 2, x: 4063050, y: 571050 }], { crs: 'EPSG:4548', preferSurveyor: true, file });
+  const given = decideAxes([{ row: 2, x: 4063050, y: 571050 }], {
+    crs: 'EPSG:4548',
+    preferSurveyor: true,
+    file,
+  });
   assert.deepEqual([given.swapped, given.crs.code], [true, 'EPSG:4548']);
   // Northing 600 km, easting 500 km: both readings land near 5°N, 117°E.
   const tie = [{ row: 2, x: 600000, y: 500000 }];
@@ -138,7 +161,10 @@ test('axis order: refuses 6-digit eastings without --crs, mixed zones, and posit
   );
   assert.throws(
     () => decideAxes([{ row: 7, x: 1000, y: 2000 }], { preferSurveyor: true, file }),
-    refusedWith('coords_outside_china', /第 7 行.*无论按 X 为东坐标、还是按测绘习惯 X 为北坐标解读，都不在中国境内/),
+    refusedWith(
+      'coords_outside_china',
+      /第 7 行.*无论按 X 为东坐标、还是按测绘习惯 X 为北坐标解读，都不在中国境内/,
+    ),
   );
   assert.throws(
     () => decideAxes([{ row: 2, x: 39571050, y: 4063050 }], { preferSurveyor: true, swapXY: true, file }),
@@ -168,7 +194,10 @@ test('CSV: GBK or UTF-8 detected, title row skipped, tabs, bad rows kept as refu
     const f = path.join(dir, name);
     await writeFile(f, bytes);
     const src = await openTable(f, 'csv');
-    assert.deepEqual([src.encoding.encoding, src.encoding.source, src.crs?.code, src.axisResolved], [enc, 'detected', 'EPSG:4527', true]);
+    assert.deepEqual(
+      [src.encoding.encoding, src.encoding.source, src.crs?.code, src.axisResolved],
+      [enc, 'detected', 'EPSG:4527', true],
+    );
     assert.deepEqual(
       src.fields.map((x) => x.name),
       ['监测编号', '备注', '中心点X', '中心点Y'],
@@ -189,13 +218,19 @@ test('CSV: refuses duplicate headers, tables without coordinate columns, and pol
   t.after(() => rm(dir, { recursive: true, force: true }));
   const dup = path.join(dir, 'dup.csv');
   await writeFile(dup, '监测编号,X,Y,监测编号\n1,39571050,4063050,2\n');
-  await assert.rejects(openTable(dup, 'csv'), refusedWith('table_invalid', /“监测编号”重复（第 1 列和第 4 列）/));
+  await assert.rejects(
+    openTable(dup, 'csv'),
+    refusedWith('table_invalid', /“监测编号”重复（第 1 列和第 4 列）/),
+  );
   const none = path.join(dir, 'none.csv');
   await writeFile(none, '监测编号,面积\n1,2\n');
   await assert.rejects(openTable(none, 'csv'), refusedWith('table_no_coordinates', /表头：监测编号、面积/));
   const centres = path.join(dir, 'centres.csv');
   await writeFile(centres, 'X,Y\n39571050,4063050\n');
-  await assert.rejects(openTable(centres, 'csv', { geometry: 'polygon' }), refusedWith('geometry_not_polygon'));
+  await assert.rejects(
+    openTable(centres, 'csv', { geometry: 'polygon' }),
+    refusedWith('geometry_not_polygon'),
+  );
 });
 
 test('CSV: a coordinate string in either axis order nests holes by containment, not by direction', async (t) => {
@@ -223,19 +258,27 @@ test('Excel: the sheet with coordinates is found; several need --layer; rich tex
   wb.addWorksheet('封面').addRow(['周村区卫片图斑']);
   const a = wb.addWorksheet('北郊镇');
   a.addRow(['监测编号', '备注', '经度', '纬度']);
-  a.addRow(['3703062017001', { richText: [{ text: '北郊镇' }, { text: '东侧厂房' }] }, '117°47′41.3″', 36.6953]);
+  a.addRow([
+    '3703062017001',
+    { richText: [{ text: '北郊镇' }, { text: '东侧厂房' }] },
+    '117°47′41.3″',
+    36.6953,
+  ]);
   const b = wb.addWorksheet('南郊镇');
   b.addRow(['监测编号', '备注', '经度', '纬度']);
   b.addRow(['3703062017002', { formula: '"南郊"&"镇"', result: '南郊镇' }, 117.81, 36.69]);
   const f = path.join(dir, 'two.xlsx');
   await wb.xlsx.writeFile(f);
   await assert.rejects(openTable(f, 'xlsx'), refusedWith('source_ambiguous', /北郊镇、南郊镇/));
-  await assert.rejects(openTable(f, 'xlsx', { layer: '王村镇' }), refusedWith('source_layer_not_found', /封面、北郊镇、南郊镇/));
+  await assert.rejects(
+    openTable(f, 'xlsx', { layer: '王村镇' }),
+    refusedWith('source_layer_not_found', /封面、北郊镇、南郊镇/),
+  );
   const north = await openTable(f, 'xlsx', { layer: '北郊镇' });
   assert.deepEqual([north.layer, north.crs?.code], ['北郊镇', 'EPSG:4490']);
   const [n] = await all(north);
   assert.equal(n!.attributes.备注, '北郊镇东侧厂房');
-  const p = n!.geometry?.type === 'Point' ? n!.geometry.coordinates : [0, 0];
+  const p: [number, number] = n!.geometry?.type === 'Point' ? n!.geometry.coordinates : [0, 0];
   assert.ok(Math.abs(p[0] - (117 + 47 / 60 + 41.3 / 3600)) < 1e-12 && p[1] === 36.6953);
   const south = await openTable(f, 'xlsx', { layer: '南郊镇' });
   assert.equal((await all(south))[0]!.attributes.备注, '南郊镇');

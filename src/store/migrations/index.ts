@@ -5,6 +5,7 @@ import { m002Auth } from './002_auth.ts';
 import { m003Events } from './003_events.ts';
 import { m004PointPatches } from './004_point_patches.ts';
 import { m005LayerStaging } from './005_layer_staging.ts';
+import { m006PatchUnit } from './006_patch_unit.ts';
 
 export interface Migration {
   version: number;
@@ -12,4 +13,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: Migration[] = [m001Init, m002Auth, m003Events, m004PointPatches, m005LayerStaging];
+export const migrations: Migration[] = [m001Init, m002Auth, m003Events, m004PointPatches, m005LayerStaging, m006PatchUnit];

@@ -32,7 +32,13 @@ export interface NewPatch {
   bbox: { minx: number; miny: number; maxx: number; maxy: number };
 }
 
+/** The responsible unit from a delivered 行政区代码: its first 9 digits (county + town). */
+export function unitCodeFromXzqdm(xzqdm: string | null): string | null {
+  return xzqdm && /^[0-9]{9}([0-9]{3})?$/.test(xzqdm) ? xzqdm.slice(0, 9) : null;
+}
+
 const COLUMNS = [
+  'unit_code',
   'batch_id',
   'import_id',
   'feature_index',
@@ -63,6 +69,7 @@ const COLUMNS = [
 
 function values(p: NewPatch): unknown[] {
   return [
+    unitCodeFromXzqdm(p.xzqdm),
     p.batchId,
     p.importId,
     p.featureIndex,
@@ -104,6 +111,8 @@ export interface PatchRow {
   feature_index: number | null;
   source: PatchSource;
   jcbh: string;
+  /** Responsible unit (责任单位) code; what town isolation turns on. */
+  unit_code: string | null;
   xzqdm: string | null;
   tblx: string | null;
   jcmj_m2: number | null;
@@ -138,6 +147,8 @@ export async function existingJcbh(q: Queryable, batchId: number, jcbhs: string[
 
 export interface PatchFilter {
   batchId: number;
+  /** Only this unit's patches (unit officers); undefined = all. */
+  unitCode?: string | null;
   bbox?: { minx: number; miny: number; maxx: number; maxy: number };
   limit?: number;
   offset?: number;
@@ -146,9 +157,14 @@ export interface PatchFilter {
 export async function listPatches(q: Queryable, f: PatchFilter): Promise<PatchRow[]> {
   const params: unknown[] = [f.batchId];
   let where = 'batch_id = $1';
+  if (f.unitCode !== undefined) {
+    params.push(f.unitCode);
+    where += ` AND unit_code IS NOT DISTINCT FROM $${params.length}`;
+  }
   if (f.bbox) {
     params.push(f.bbox.minx, f.bbox.miny, f.bbox.maxx, f.bbox.maxy);
-    where += ' AND box(point(minx, miny), point(maxx, maxy)) && box(point($2, $3), point($4, $5))';
+    const n = params.length;
+    where += ` AND box(point(minx, miny), point(maxx, maxy)) && box(point($${n - 3}, $${n - 2}), point($${n - 1}, $${n}))`;
   }
   let tail = ' ORDER BY jcbh';
   if (f.limit !== undefined) {

@@ -1,0 +1,90 @@
+// Who may do what, in one place (ARCHITECTURE.md principle 7): small pure functions of
+// role × responsible unit × record state that allow, or deny with an enumerated reason and a Chinese
+// message the user can read. The API calls them on every route; the UI gets the same answers to
+// disable buttons with the reason.
+import { ROLE_LABELS, type Role } from './roles.ts';
+
+export interface Subject {
+  role: Role;
+  unit_code: string | null;
+  department_code: string | null;
+}
+
+export type DenialReason = 'unauthenticated' | 'role_not_allowed' | 'other_unit' | 'not_shared';
+
+export type Decision = { allow: true } | { allow: false; reason: DenialReason; message: string };
+
+const ALLOW: Decision = { allow: true };
+
+const ALL_ROLES: readonly Role[] = ['leader', 'bureau_admin', 'reviewer', 'unit_officer', 'department'];
+const BUREAU: readonly Role[] = ['bureau_admin', 'reviewer'];
+
+/**
+ * The actions of the API. Each route names exactly one; `roles` is who may attempt it at all,
+ * and record-level rules (own unit) are applied on top by `authorize`.
+ */
+export const ACTIONS = {
+  'batch.list': { label: '查看批次', roles: ALL_ROLES },
+  'batch.read': { label: '查看批次', roles: ALL_ROLES },
+  'batch.create': { label: '创建批次', roles: ['bureau_admin'] },
+  'batch.update': { label: '修改批次与时间节点', roles: ['bureau_admin'] },
+  'patch.list': { label: '查看图斑', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
+  'patch.read': { label: '查看图斑', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
+  'layer.list': { label: '查看参考图层', roles: ALL_ROLES },
+  'unit.list': { label: '查看责任单位', roles: ALL_ROLES },
+  'event.read': { label: '查看操作记录', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
+  'audit.head': { label: '查看审计链头', roles: ['leader', 'bureau_admin', 'reviewer'] },
+  'user.admin': { label: '管理用户', roles: ['bureau_admin'] },
+} as const satisfies Record<string, { label: string; roles: readonly Role[] }>;
+
+export type Action = keyof typeof ACTIONS;
+
+export function isAction(s: string): s is Action {
+  return Object.hasOwn(ACTIONS, s);
+}
+
+/** A record the action touches, as far as permissions care. */
+export interface RecordScope {
+  /** The responsible unit a patch (or its evidence, case, figure) belongs to. */
+  unitCode?: string | null;
+}
+
+function deny(reason: DenialReason, message: string): Decision {
+  return { allow: false, reason, message };
+}
+
+/** Role-level check: may this subject attempt the action at all? */
+export function mayAttempt(subject: Subject | null, action: Action): Decision {
+  if (!subject) return deny('unauthenticated', '请先登录');
+  const allowed = ACTIONS[action].roles as readonly Role[];
+  if (!allowed.includes(subject.role)) {
+    if (subject.role === 'department' && action.startsWith('patch.'))
+      return deny('not_shared', '图斑数据尚未向您的部门共享');
+    return deny(
+      'role_not_allowed',
+      `${ROLE_LABELS[subject.role]}不能${ACTIONS[action].label}（可以的角色：${allowed.map((r) => ROLE_LABELS[r]).join('、')}）`,
+    );
+  }
+  return ALLOW;
+}
+
+/** Full check: the role may attempt it, and a unit officer only on their own unit's records. */
+export function authorize(subject: Subject | null, action: Action, record?: RecordScope): Decision {
+  const attempt = mayAttempt(subject, action);
+  if (!attempt.allow || !record || !subject) return attempt;
+  if (subject.role === 'unit_officer' && record.unitCode !== undefined && record.unitCode !== subject.unit_code)
+    return deny('other_unit', '该记录属于其他责任单位，您无权查看或修改');
+  return ALLOW;
+}
+
+/** The unit a subject's lists are limited to: their own for unit officers, none for the others. */
+export function unitScope(subject: Subject): string | null {
+  return subject.role === 'unit_officer' ? subject.unit_code : null;
+}
+
+/** Every action with this subject's decision: the UI disables what is denied and shows why. */
+export function policySummary(subject: Subject): Record<Action, Decision> {
+  const out = {} as Record<Action, Decision>;
+  for (const a of Object.keys(ACTIONS) as Action[]) out[a] = mayAttempt(subject, a);
+  return out;
+}
