@@ -17,6 +17,8 @@ export interface Config {
   filesDir: string;
   /** Zip imports: refuse archives that inflate past this many bytes. */
   maxUnzippedBytes: number;
+  /** Uploads through the API: refuse bodies past this many bytes. */
+  maxUploadBytes: number;
 }
 
 function osUser(): string {
@@ -39,5 +41,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: Number.isInteger(port) && port > 0 && port < 65536 ? port : 8080,
     actor: env.WEIPIAN_ACTOR ?? `cli:${osUser()}`,
     maxUnzippedBytes: Number(env.WEIPIAN_MAX_UNZIPPED_BYTES ?? 4 * 1024 ** 3),
+    maxUploadBytes: Number(env.WEIPIAN_MAX_UPLOAD_BYTES ?? 1024 ** 3),
   };
 }

@@ -24,7 +24,7 @@ export const userOperatorCommands = {
     const r = await createUser(db, { ...a, actor: c.actor });
     return { user: presentUser(r.user), oneTimePassword: r.oneTimePassword };
   },
-  'users.list': async (db: Db) => (await listUsers(db)).map(presentUser),
+  'users.list': async (db: Db, _a: Record<string, never>) => (await listUsers(db)).map(presentUser),
   'users.disable': async (db: Db, a: { username: string }, c: Ctx) => {
     const r = await disableUser(db, { username: a.username }, { actor: c.actor });
     return { user: presentUser(r.user), changed: r.changed, revokedSessions: r.revokedSessions };

@@ -31,6 +31,8 @@ export const ACTIONS = {
   'patch.list': { label: '查看图斑', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
   'patch.read': { label: '查看图斑', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
   'layer.list': { label: '查看参考图层', roles: ALL_ROLES },
+  'layer.import': { label: '导入参考图层', roles: ['bureau_admin'] },
+  'patch.import': { label: '导入图斑', roles: ['bureau_admin'] },
   'unit.list': { label: '查看责任单位', roles: ALL_ROLES },
   'event.read': { label: '查看操作记录', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
   'audit.head': { label: '查看审计链头', roles: ['leader', 'bureau_admin', 'reviewer'] },

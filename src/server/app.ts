@@ -12,6 +12,8 @@ import { loadAuthSettings, type AuthSettings } from '../auth/settings.ts';
 import { authRoutes } from './routes/auth.ts';
 import { userRoutes } from './routes/users.ts';
 import { operatorRoutes, type OperatorRouteOptions } from './routes/operator.ts';
+import { importRoutes } from './routes/imports.ts';
+import { loadConfig } from '../config.ts';
 
 export interface AppOptions {
   db: Db;
@@ -20,6 +22,8 @@ export interface AppOptions {
   auth?: Partial<AuthSettings>;
   /** When set, the local operator (the CLI) may act through POST /api/operator/:command. */
   operator?: Omit<OperatorRouteOptions, 'db'>;
+  /** Upload limit for imports through the API (default WEIPIAN_MAX_UPLOAD_BYTES or 1 GiB). */
+  maxUploadBytes?: number;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -53,5 +57,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(referenceRoutes, { db: opts.db });
   await app.register(eventRoutes, { db: opts.db });
   if (opts.operator) await app.register(operatorRoutes, { db: opts.db, ...opts.operator });
+  const config = loadConfig();
+  await app.register(importRoutes, {
+    db: opts.db,
+    maxUploadBytes: opts.maxUploadBytes ?? config.maxUploadBytes,
+    maxUnzippedBytes: config.maxUnzippedBytes,
+  });
   return app;
 }

@@ -3,6 +3,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,6 +41,15 @@ function run(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input);
   });
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as { port: number };
+  srv.close();
+  await once(srv, 'close');
+  return port;
 }
 
 for (const engine of engines()) {
@@ -134,6 +145,59 @@ for (const engine of engines()) {
         }
       } finally {
         await db.close();
+      }
+    });
+
+    it('works while weipian serve runs, which prints the one-time admin on its first start', async () => {
+      const target = await freshTarget(engine, path.join(dir, 'served'));
+      const port = await freePort();
+      const served = { ...target.env, WEIPIAN_PORT: String(port) };
+      const server = spawn(process.execPath, [BIN, 'serve'], {
+        env: { ...process.env, DATABASE_URL: '', WEIPIAN_FROM_SOURCE: '1', ...served },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      server.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      server.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+      try {
+        const started = Date.now();
+        while (!/一次性密码：/.test(out) && server.exitCode === null && Date.now() - started < 180_000)
+          await new Promise((r) => setTimeout(r, 200));
+        const m =
+          /已创建初始管理员账号 admin，一次性密码：(\S+)\n（只显示这一次；首次登录后须修改密码）/.exec(out);
+        assert.ok(m, out);
+        const otp = m[1]!;
+        assert.match(otp, OTP);
+
+        // With PGlite the server holds the folder: these go through it as the local operator.
+        const add = await run(['users', 'add', 'lin', '--role', 'leader', '--json'], served);
+        assert.equal(add.code, 0, add.stdout + add.stderr);
+        const list = await run(['users', 'list', '--json'], served);
+        assert.equal(list.code, 0, list.stdout + list.stderr);
+        assert.deepEqual(
+          JSON.parse(list.stdout).users.map((u: { username: string; createdBy: string }) => [
+            u.username,
+            u.createdBy,
+          ]),
+          [
+            ['admin', 'system:first-start'],
+            ['lin', 'cli:tester'],
+          ],
+        );
+        const r = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'admin', password: otp }),
+        });
+        assert.equal(r.status, 200);
+        assert.equal(
+          ((await r.json()) as { user: { mustChangePassword: boolean } }).user.mustChangePassword,
+          true,
+        );
+      } finally {
+        server.kill('SIGTERM');
+        if (server.exitCode === null) await once(server, 'close');
+        await target.drop();
       }
     });
   });

@@ -95,7 +95,7 @@ export function usersCommands(program: Command): void {
     '列出全部用户',
     (c) => c,
     async (opts: { json?: boolean }) => {
-      const rows = await operate('users.list', undefined);
+      const rows = await operate('users.list', {});
       printResult(opts, { ok: true, users: rows }, () =>
         rows.length === 0
           ? '还没有用户。用 weipian users add 创建，或启动 weipian serve 生成初始管理员。'
