@@ -176,7 +176,7 @@ export function parseDeliveredDate(v: unknown): string | undefined | null {
   if (isBlank(v)) return undefined;
   if (v instanceof Date) {
     if (Number.isNaN(v.getTime())) return null;
-    return `${v.getFullYear()}-${pad(v.getMonth() + 1)}-${pad(v.getDate())}`;
+    return `${v.getUTCFullYear()}-${pad(v.getUTCMonth() + 1)}-${pad(v.getUTCDate())}`;
   }
   const s = (typeof v === 'number' && Number.isInteger(v) ? String(v) : typeof v === 'string' ? v : '')
     .normalize('NFKC')

@@ -1,9 +1,10 @@
 // weipian export patches
 import type { Command } from 'commander';
-import { withDb } from '../context.ts';
+import { resolve } from 'node:path';
+import { operate } from '../context.ts';
 import { printResult, progressBar } from '../output.ts';
 import { leaf, newCommand } from '../program.ts';
-import { exportPatches, EXPORT_FORMATS, type ExportSummary } from '../../jobs/export-patches.ts';
+import { EXPORT_FORMATS, type ExportSummary } from '../../jobs/export-patches.ts';
 
 const REASONS: Record<string, string> = {
   clash: '与已有列名重复',
@@ -50,7 +51,8 @@ export function exportCommands(program: Command): void {
       json?: boolean;
     }) => {
       const bar = progressBar('导出图斑');
-      const summary = await withDb((db) => exportPatches(db, { ...opts, onProgress: bar })).finally(() =>
+      const { json: _json, ...args } = opts;
+      const summary = await operate('export.patches', { ...args, out: resolve(opts.out) }, bar).finally(() =>
         bar.done(),
       );
       printResult(opts, { ok: true, summary }, () => human(summary));
