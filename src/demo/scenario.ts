@@ -184,17 +184,30 @@ function townShort(u: number): string {
   return UNITS[u]!.name.replace(/(街道|镇|经济开发区)$/, '');
 }
 
+/** Document numbers: never two alike, however many records a scale asks for. */
 class Numbers {
   private used = new Set<string>();
+  private counters = new Map<string, number>();
   constructor(private readonly rng: Rng) {}
+
+  /** A random number from make() not handed out before (for large number spaces). */
   unique(make: (rng: Rng) => string): string {
-    for (;;) {
+    for (let attempt = 0; attempt < 100000; attempt++) {
       const s = make(this.rng);
       if (!this.used.has(s)) {
         this.used.add(s);
         return s;
       }
     }
+    throw new Error('demo generator: document numbers exhausted');
+  }
+
+  /** The next number of a series (one office, one year): ascending with small gaps, as files are numbered. */
+  serial(series: string, first: readonly [number, number], step: readonly [number, number]): number {
+    const prev = this.counters.get(series);
+    const n = prev === undefined ? this.rng.intIn(first[0], first[1]) : prev + this.rng.intIn(step[0], step[1]);
+    this.counters.set(series, n);
+    return n;
   }
 }
 
@@ -431,10 +444,12 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
 
   // ---- record writers ------------------------------------------------------------------------
   const approvalNo = () =>
-    nums.unique((g) => {
-      const year = g.intIn(2013, 2017);
-      return g.chance(0.85) ? `鲁政土字〔${year}〕${g.intIn(20, 980)}号` : `国土资函〔${year}〕${g.intIn(100, 990)}号`;
-    });
+    (() => {
+      const year = r.intIn(2013, 2017);
+      return r.chance(0.85)
+        ? `鲁政土字〔${year}〕${nums.serial(`鲁政土字${year}`, [20, 90], [1, 25])}号`
+        : `国土资函〔${year}〕${nums.serial(`国土资函${year}`, [100, 300], [1, 40])}号`;
+    })();
   const addApproval = (ring: Ring, u: number, opts: { before?: string; no?: string } = {}): number => {
     const no = opts.no ?? approvalNo();
     const year = Number(/〔(\d{4})〕/.exec(no)![1]);
@@ -468,8 +483,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     ]);
     const no =
       way === '出让'
-        ? nums.unique((gg) => `${year}-${gg.intIn(1, 99)}号出让合同`)
-        : nums.unique((gg) => `周国土资划〔${year}〕${gg.intIn(1, 60)}号`);
+        ? `${year}-${nums.serial(`出让${year}`, [1, 6], [1, 3])}号出让合同`
+        : `周国土资划〔${year}〕${nums.serial(`划拨${year}`, [1, 6], [1, 3])}号`;
     records.supply.push({
       geom: g,
       attrs: {
@@ -488,7 +503,7 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
   const addLinkage = (ring: Ring, u: number): number => {
     const g = poly(ring);
     const year = r.intIn(2015, 2017);
-    const no = nums.unique((gg) => `淄国土资字〔${year}〕${gg.intIn(10, 199)}号`);
+    const no = `淄国土资字〔${year}〕${nums.serial(`淄国土资字${year}`, [10, 60], [1, 9])}号`;
     records.linkage.push({
       geom: g,
       attrs: {
@@ -507,7 +522,7 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     records.facility.push({
       geom: g,
       attrs: {
-        BABH: nums.unique((gg) => `周设施备〔${year}〕${gg.intIn(1, 80)}号`),
+        BABH: `周设施备〔${year}〕${nums.serial(`设施备${year}`, [1, 6], [1, 3])}号`,
         SSLX: r.weighted<string>([
           ['生产设施', 6],
           ['附属设施', 3],
@@ -526,7 +541,7 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     records.temporary.push({
       geom: g,
       attrs: {
-        PWH: nums.unique((gg) => `周国土资临字〔${from.slice(0, 4)}〕${gg.intIn(1, 40)}号`),
+        PWH: `周国土资临字〔${from.slice(0, 4)}〕${nums.serial(`临字${from.slice(0, 4)}`, [1, 5], [1, 3])}号`,
         YT: r.pick(['施工营地', '取土场', '施工便道', '材料堆场', '弃土场']),
         SQDW: r.pick(['山东高速集团有限公司', '淄博市公路管理局', '周村区交通运输局', '国网淄博供电公司', company(r)]),
         QSRQ: from,

@@ -74,7 +74,11 @@ export function mayAttempt(subject: Subject | null, action: Action): Decision {
 export function authorize(subject: Subject | null, action: Action, record?: RecordScope): Decision {
   const attempt = mayAttempt(subject, action);
   if (!attempt.allow || !record || !subject) return attempt;
-  if (subject.role === 'unit_officer' && record.unitCode !== undefined && record.unitCode !== subject.unit_code)
+  if (
+    subject.role === 'unit_officer' &&
+    record.unitCode !== undefined &&
+    record.unitCode !== subject.unit_code
+  )
     return deny('other_unit', '该记录属于其他责任单位，您无权查看或修改');
   return ALLOW;
 }

@@ -13,7 +13,7 @@ import type { Areal, BBox } from './geometry.ts';
 import { bboxOf, polygonsOf } from './geometry.ts';
 import { ellipsoidalArea } from './area.ts';
 import type { GeomPtr, Geos, PreparedPtr } from './geos.ts';
-import type { FeatureId, ReferenceIndex } from './reference-index.ts';
+import { allFinite, type FeatureId, type ReferenceIndex } from './reference-index.ts';
 
 /** Pieces smaller than this (m²) are slivers of the overlay, not findings. */
 export const DEFAULT_SLIVER_M2 = 0.01;
@@ -53,17 +53,21 @@ export class PatchShape {
     this.input = g;
     let geometry: Areal | null = g;
     let issue: string | undefined;
-    try {
-      const v = geos.validity(g);
-      if (!v.valid) {
-        issue = v.reason ?? 'invalid';
-        geometry = geos.makeValid(g);
-      }
-    } catch (e) {
-      // GEOS could not even decide or repair: nothing trustworthy to overlay.
-      issue = e instanceof Error ? e.message : String(e);
+    if (!allFinite(g)) {
+      issue = '坐标含非数值（NaN 或无穷大）';
       geometry = null;
-    }
+    } else
+      try {
+        const v = geos.validity(g);
+        if (!v.valid) {
+          issue = v.reason ?? 'invalid';
+          geometry = geos.makeValid(g);
+        }
+      } catch (e) {
+        // GEOS could not even decide or repair: nothing trustworthy to overlay.
+        issue = e instanceof Error ? e.message : String(e);
+        geometry = null;
+      }
     this.geometry = geometry;
     this.repaired = issue !== undefined;
     this.issue = issue;
@@ -125,7 +129,8 @@ export interface Piece {
   method: PieceMethod;
 }
 
-export type PairErrorCode = 'reference_unreadable' | 'patch_unreadable' | 'intersection_failed' | 'intersection_exceeds_input';
+export type PairErrorCode =
+  'reference_unreadable' | 'patch_unreadable' | 'intersection_failed' | 'intersection_exceeds_input';
 
 /** A pair GEOS could not overlay even after repairing both sides: reported, never thrown. */
 export interface PairError {
@@ -152,7 +157,12 @@ export interface OverlayResult {
 }
 
 function within(inner: BBox, outer: BBox): boolean {
-  return inner.minx >= outer.minx && inner.maxx <= outer.maxx && inner.miny >= outer.miny && inner.maxy <= outer.maxy;
+  return (
+    inner.minx >= outer.minx &&
+    inner.maxx <= outer.maxx &&
+    inner.miny >= outer.miny &&
+    inner.maxy <= outer.maxy
+  );
 }
 
 class PairFailure extends Error {
@@ -226,16 +236,34 @@ function pairPiece(shape: PatchShape, index: ReferenceIndex, i: number, p: GeomP
     if (fg.prepared) {
       // Reference prepared: a patch inside a town or zone is answered by one predicate.
       if (patchInRef && raw.preparedContains(fg.prepared, p) === true)
-        return { index: i, id, areaM2: Math.min(shape.areaM2, refM2), geometry: shape.geometry!, method: 'covers_patch' };
+        return {
+          index: i,
+          id,
+          areaM2: Math.min(shape.areaM2, refM2),
+          geometry: shape.geometry!,
+          method: 'covers_patch',
+        };
       if (refInPatch && raw.contains(p, fg.geom) === true)
-        return { index: i, id, areaM2: Math.min(refM2, shape.areaM2), geometry: index.geometry(i), method: 'inside' };
+        return {
+          index: i,
+          id,
+          areaM2: Math.min(refM2, shape.areaM2),
+          geometry: index.geometry(i),
+          method: 'inside',
+        };
       if (raw.preparedIntersects(fg.prepared, p) === false) return null;
     } else {
       const pp = shape.prepared();
       if (pp) {
         if (raw.preparedIntersects(pp, fg.geom) === false) return null;
         if (refInPatch && raw.preparedContains(pp, fg.geom) === true)
-          return { index: i, id, areaM2: Math.min(refM2, shape.areaM2), geometry: index.geometry(i), method: 'inside' };
+          return {
+            index: i,
+            id,
+            areaM2: Math.min(refM2, shape.areaM2),
+            geometry: index.geometry(i),
+            method: 'inside',
+          };
       }
     }
     const { geometry, areaM2 } = clip(shape.geos, p, fg.geom, Math.min(shape.areaM2, refM2));
@@ -247,7 +275,11 @@ function pairPiece(shape: PatchShape, index: ReferenceIndex, i: number, p: GeomP
 }
 
 /** Overlays a prepared patch with one layer (see overlayPatch). */
-export function overlayShape(shape: PatchShape, index: ReferenceIndex, opts: OverlayOptions = {}): OverlayResult {
+export function overlayShape(
+  shape: PatchShape,
+  index: ReferenceIndex,
+  opts: OverlayOptions = {},
+): OverlayResult {
   if (index.geos !== shape.geos) throw new Error('overlay: patch and index use different GEOS instances');
   const sliver = opts.sliverM2 ?? DEFAULT_SLIVER_M2;
   const result: OverlayResult = { patchAreaM2: shape.areaM2, pieces: [], errors: [], slivers: 0 };
@@ -273,7 +305,12 @@ export function overlayShape(shape: PatchShape, index: ReferenceIndex, opts: Ove
     } catch (e) {
       const code = e instanceof PairFailure ? e.code : 'intersection_failed';
       const msg = e instanceof Error ? e.message : String(e);
-      result.errors.push({ index: i, id: index.ids[i]!, code, message: `与${index.name}要素 ${String(index.ids[i])} 叠加失败：${msg}` });
+      result.errors.push({
+        index: i,
+        id: index.ids[i]!,
+        code,
+        message: `与${index.name}要素 ${String(index.ids[i])} 叠加失败：${msg}`,
+      });
       continue;
     }
     if (!piece) continue;
@@ -291,7 +328,11 @@ export function overlayShape(shape: PatchShape, index: ReferenceIndex, opts: Ove
  * intersection. The patch is repaired when invalid; a pair GEOS cannot overlay is reported in
  * errors, never thrown.
  */
-export function overlayPatch(patch: Areal | PatchShape, index: ReferenceIndex, opts: OverlayOptions = {}): OverlayResult {
+export function overlayPatch(
+  patch: Areal | PatchShape,
+  index: ReferenceIndex,
+  opts: OverlayOptions = {},
+): OverlayResult {
   return withPatch(index.geos, patch, (shape) => overlayShape(shape, index, opts));
 }
 

@@ -9,7 +9,7 @@
 
 import Flatbush from 'flatbush';
 import type { Areal, BBox } from './geometry.ts';
-import { bboxOf } from './geometry.ts';
+import { bboxOf, polygonsOf } from './geometry.ts';
 import { ellipsoidalArea } from './area.ts';
 import { decodeWkb, wkbSize, writeWkb } from './wkb.ts';
 import type { GeomPtr, Geos, PreparedPtr } from './geos.ts';
@@ -65,6 +65,13 @@ export interface SkippedFeature {
 
 const UNREADABLE = 'unreadable' as const;
 
+/** Every coordinate is a finite number (NaN would poison areas and boxes silently). */
+export function allFinite(g: Areal): boolean {
+  for (const poly of polygonsOf(g))
+    for (const ring of poly) for (const p of ring) if (!Number.isFinite(p[0]) || !Number.isFinite(p[1])) return false;
+  return true;
+}
+
 export class ReferenceIndex {
   readonly geos: Geos;
   readonly name: string;
@@ -106,6 +113,10 @@ export class ReferenceIndex {
       const b = bboxOf(g);
       if (!Number.isFinite(b.minx) || !Number.isFinite(b.maxy)) {
         skipped.push({ id: f.id, reason: '几何为空' });
+        continue;
+      }
+      if (!allFinite(g)) {
+        skipped.push({ id: f.id, reason: '坐标含非数值（NaN 或无穷大）' });
         continue;
       }
       kept.push({ f, g });

@@ -14,6 +14,7 @@ import { userRoutes } from './routes/users.ts';
 import { operatorRoutes, type OperatorRouteOptions } from './routes/operator.ts';
 import { importRoutes } from './routes/imports.ts';
 import { loadConfig } from '../config.ts';
+import { registerAccessControl } from './access.ts';
 
 export interface AppOptions {
   db: Db;
@@ -50,6 +51,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const authSettings = loadAuthSettings(process.env, opts.auth);
   await registerAuth(app, { db: opts.db, settings: authSettings });
+  registerAccessControl(app);
   await app.register(authRoutes, { db: opts.db, settings: authSettings });
   await app.register(userRoutes, { db: opts.db, settings: authSettings });
   await app.register(healthRoutes, { db: opts.db });

@@ -11,12 +11,15 @@ import { deliveryFeatures } from '../helpers/delivery.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { createBatch } from '../../src/services/batches.ts';
 import { importPatches } from '../../src/jobs/import-patches.ts';
+import { seedAccounts, loginAs, as, type Session } from '../helpers/session.ts';
 
 for (const engine of engines()) {
   describe(`read API on ${engine}`, { skip: skipWithoutOgr() }, () => {
     let t: TestDb;
     let app: FastifyInstance;
     let dir: string;
+    let admin: Session;
+    const get = (url: string) => app.inject(as(admin, { url }));
     before(async () => {
       t = await freshDb(engine);
       dir = await mkdtemp(path.join(tmpdir(), 'weipian-api-'));
@@ -31,6 +34,8 @@ for (const engine of engines()) {
         maxUnzippedBytes: 1e8,
       });
       app = await buildApp({ db: t.db });
+      await seedAccounts(t.db);
+      admin = await loginAs(app, 'reviewer');
     });
     after(async () => {
       await app.close();
@@ -39,26 +44,26 @@ for (const engine of engines()) {
     });
 
     it('answers health with the engine and schema version', async () => {
-      const r = await app.inject({ url: '/api/health' });
+      const r = await app.inject({ url: '/api/health' }); // public: no login
       assert.equal(r.statusCode, 200);
       assert.equal(r.json().engine, engine);
       assert.ok(r.json().schemaVersion >= 1);
     });
 
     it('serves a batch and its patches as GeoJSON in EPSG:4490', async () => {
-      const r = await app.inject({ url: '/api/batches/2017-land/patches' });
+      const r = await get('/api/batches/2017-land/patches');
       assert.equal(r.statusCode, 200);
       assert.match(r.headers['content-type'] as string, /geo\+json/);
       const fc = r.json();
       assert.equal(fc.crs.properties.name, 'urn:ogc:def:crs:EPSG::4490');
       assert.equal(fc.features.length, 4);
       assert.equal(fc.features[0].properties.tblx, '新增建设用地');
-      const b = await app.inject({ url: '/api/batches/2017-land' });
+      const b = await get('/api/batches/2017-land');
       assert.equal(b.json().batch.rule_pack_id, '2017-land');
     });
 
     it('filters patches by bbox (only the first square lies west of 117.7955°E)', async () => {
-      const r = await app.inject({ url: '/api/batches/2017-land/patches?bbox=117.79,36.69,117.7955,36.70' });
+      const r = await get('/api/batches/2017-land/patches?bbox=117.79,36.69,117.7955,36.70');
       assert.equal(r.statusCode, 200);
       assert.deepEqual(
         r.json().features.map((f: { properties: { jcbh: string } }) => f.properties.jcbh),
@@ -67,9 +72,9 @@ for (const engine of engines()) {
     });
 
     it('returns one patch with its delivered attributes', async () => {
-      const list = (await app.inject({ url: '/api/batches/2017-land/patches' })).json();
+      const list = (await get('/api/batches/2017-land/patches')).json();
       const id = list.features[1].id;
-      const r = await app.inject({ url: `/api/patches/${id}` });
+      const r = await get(`/api/patches/${id}`);
       assert.equal(r.statusCode, 200);
       assert.equal(r.json().delivered['备注'], '南郊镇（丝绸路街道交界）“设施农用地”');
     });
@@ -85,7 +90,7 @@ for (const engine of engines()) {
         ['/api/nothing', 404, 'not_found'],
       ];
       for (const [url, status, code] of cases) {
-        const r = await app.inject({ url });
+        const r = await get(url);
         assert.equal(r.statusCode, status, url);
         assert.equal(r.json().error.code, code, url);
         assert.match(r.json().error.message, /[\u4e00-\u9fff]/, url);

@@ -284,18 +284,22 @@ test('random dirty data: never throws, no intersection exceeds either input', ()
   assert.ok(pieces > 200, `the random data should overlap (${pieces} pieces)`);
 });
 
-test('an unreadable reference feature is reported as a pair error, not thrown', () => {
-  const broken: Polygon = { type: 'Polygon', coordinates: [[pt(0, 0), pt(10, 0)]] }; // 2-point ring
-  const idx = buildReferenceIndex(geos, [feature('ok', rect(0, 0, 50, 50)), { id: 'bad', geometry: broken, areaM2: 1 }], {
-    prepare: 'patch',
-  });
-  const r = overlayPatch(rect(-5, -5, 20, 20), idx);
-  assert.deepEqual(
-    r.pieces.map((p) => p.id),
-    ['ok'],
-  );
-  // GEOS reads the 2-point ring (structure fixing) or not; either way nothing is thrown.
-  for (const e of r.errors) assert.equal(e.id, 'bad');
+test('garbage reference features (collapsed ring, NaN coordinates) neither throw nor count', () => {
+  const collapsed: Polygon = { type: 'Polygon', coordinates: [[pt(0, 0), pt(10, 0)]] };
+  const nan: Polygon = { type: 'Polygon', coordinates: [[pt(0, 0), [NaN, NaN], pt(10, 10), pt(0, 0)]] };
+  for (const prepare of ['patch', 'reference'] as const) {
+    const idx = buildReferenceIndex(geos, [feature('ok', rect(0, 0, 50, 50)), feature('collapsed', collapsed), feature('nan', nan)], {
+      prepare,
+    });
+    const r = overlayPatch(rect(-5, -5, 20, 20), idx);
+    assert.deepEqual(
+      r.pieces.map((p) => p.id),
+      ['ok'],
+    );
+    close(r.pieces[0]!.areaM2, geoArea(rect(0, 0, 20, 20)), EXACT, prepare);
+    for (const e of r.errors) assert.notEqual(e.id, 'ok');
+    idx.dispose();
+  }
 });
 
 test('the reference index keeps geometry as packed WKB and skips empty features', () => {

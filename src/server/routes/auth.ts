@@ -1,4 +1,6 @@
 // Logging in and out, who am I, changing one's own password.
+import { policySummary } from '../../domain/policies.ts';
+import { subjectOf } from '../access.ts';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../../store/db.ts';
 import type { AuthSettings } from '../../auth/settings.ts';
@@ -58,8 +60,12 @@ export const authRoutes: FastifyPluginAsync<{ db: Db; settings: AuthSettings }> 
 
   app.get('/api/auth/me', async (req) => {
     const user = requireUser(req, { allowPasswordChange: true });
-    // policies: filled by the permission layer (what this user may do), so the UI can hide what is denied.
-    return { user: presentUser(user), csrfToken: req.authSession!.csrf_token, policies: {} };
+    // What this user may do, with the reason when not: the UI disables those buttons and says why.
+    return {
+      user: presentUser(user),
+      csrfToken: req.authSession!.csrf_token,
+      policies: policySummary(subjectOf(user)),
+    };
   });
 
   app.post<{ Body: { currentPassword: string; newPassword: string } }>(

@@ -5,6 +5,9 @@ import { WeipianError } from '../../domain/errors.ts';
 import { findBatchBySlug, listBatches } from '../../store/queries/batches.ts';
 import { findPatch, listPatches } from '../../store/queries/patches.ts';
 import { CRS_4490, patchToFeature } from '../../formats/geojson.ts';
+import { authorizeRecord, subjectOf } from '../access.ts';
+import { requireUser } from '../auth.ts';
+import { unitScope } from '../../domain/policies.ts';
 import { updateBatch, type MilestoneInput } from '../../services/batches.ts';
 import { requestActor } from './events.ts';
 
@@ -29,11 +32,18 @@ export const batchRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) =
     return b;
   };
 
-  app.get('/api/batches', async () => ({ batches: await listBatches(db) }));
-
-  app.get<{ Params: { slug: string } }>('/api/batches/:slug', { schema: { params: slugParam } }, async (req) => ({
-    batch: await batchOr404(req.params.slug),
+  // A unit officer's figures count only their own unit's patches.
+  app.get('/api/batches', async (req) => ({
+    batches: await listBatches(db, unitScope(subjectOf(requireUser(req)))),
   }));
+
+  app.get<{ Params: { slug: string } }>(
+    '/api/batches/:slug',
+    { schema: { params: slugParam } },
+    async (req) => ({
+      batch: await batchOr404(req.params.slug),
+    }),
+  );
 
   // Edit name and milestones; `version` is the one the editor read (409 version_conflict if stale).
   app.patch<{
@@ -77,7 +87,10 @@ export const batchRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) =
     }),
   );
 
-  app.get<{ Params: { slug: string }; Querystring: { bbox?: string; limit: number; offset: number } }>(
+  app.get<{
+    Params: { slug: string };
+    Querystring: { bbox?: string; jcbh?: string; limit: number; offset: number };
+  }>(
     '/api/batches/:slug/patches',
     {
       schema: {
@@ -86,6 +99,7 @@ export const batchRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) =
           type: 'object',
           properties: {
             bbox: { type: 'string' },
+            jcbh: { type: 'string', minLength: 1, maxLength: 64 },
             limit: { type: 'integer', minimum: 1, maximum: 10000, default: 5000 },
             offset: { type: 'integer', minimum: 0, default: 0 },
           },
@@ -95,8 +109,11 @@ export const batchRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) =
     },
     async (req, reply) => {
       const batch = await batchOr404(req.params.slug);
+      const scope = unitScope(subjectOf(requireUser(req)));
       const rows = await listPatches(db, {
         batchId: batch.id,
+        unitCode: scope ?? undefined,
+        jcbhPrefix: req.query.jcbh,
         bbox: parseBbox(req.query.bbox),
         limit: req.query.limit,
         offset: req.query.offset,
@@ -113,11 +130,18 @@ export const batchRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) =
 
   app.get<{ Params: { id: number } }>(
     '/api/patches/:id',
-    { schema: { params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } } },
+    {
+      schema: {
+        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
+      },
+    },
     async (req) => {
       const row = await findPatch(db, req.params.id);
       if (!row) throw new WeipianError('patch_not_found', `图斑不存在：${req.params.id}`, undefined, 404);
-      const [batch] = await db.query<{ slug: string }>('SELECT slug FROM batches WHERE id = $1', [row.batch_id]);
+      authorizeRecord(req, 'patch.read', { unitCode: row.unit_code });
+      const [batch] = await db.query<{ slug: string }>('SELECT slug FROM batches WHERE id = $1', [
+        row.batch_id,
+      ]);
       return {
         ...patchToFeature(row, { batchSlug: batch!.slug }),
         delivered: row.attributes,

@@ -18,8 +18,12 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRouteOptions> = async (
   app.post<{ Params: { command: string }; Body: { actor: string; args: Record<string, unknown> } }>(
     '/api/operator/:command',
     {
-      config: { operator: true },
       bodyLimit: 64 * 1024,
+      // The token is checked before the body is even parsed: no credential, no answer but 401.
+      onRequest: async (req) => {
+        if (!tokenMatches(token, req.headers[OPERATOR_HEADER]))
+          throw new WeipianError('operator_unauthorized', '本地操作员凭据无效', undefined, 401);
+      },
       schema: {
         body: {
           type: 'object',
@@ -30,8 +34,6 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRouteOptions> = async (
       },
     },
     async (req) => {
-      if (!tokenMatches(token, req.headers[OPERATOR_HEADER]))
-        throw new WeipianError('operator_unauthorized', '本地操作员凭据无效', undefined, 401);
       const { command } = req.params;
       if (!isOperatorCommand(command))
         throw new WeipianError('operator_command_unknown', `未知的操作命令：${command}`, undefined, 404);

@@ -59,10 +59,13 @@ export interface BatchListRow extends BatchRow {
   total_area_m2: number;
 }
 
-export async function listBatches(q: Queryable): Promise<BatchListRow[]> {
+/** Batches with their patch counts and areas — only one unit's patches when unitCode is given. */
+export async function listBatches(q: Queryable, unitCode?: string | null): Promise<BatchListRow[]> {
+  const scoped = unitCode !== undefined && unitCode !== null;
   return q.query<BatchListRow>(
     `SELECT b.*, count(p.id)::int AS patch_count, coalesce(sum(p.area_m2), 0)::float8 AS total_area_m2
-     FROM batches b LEFT JOIN patches p ON p.batch_id = b.id
+     FROM batches b LEFT JOIN patches p ON p.batch_id = b.id ${scoped ? 'AND p.unit_code = $1' : ''}
      GROUP BY b.id ORDER BY b.year DESC, b.slug`,
+    scoped ? [unitCode] : [],
   );
 }

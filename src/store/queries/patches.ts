@@ -149,6 +149,8 @@ export interface PatchFilter {
   batchId: number;
   /** Only this unit's patches (unit officers); undefined = all. */
   unitCode?: string | null;
+  /** 监测编号 search: patches whose number starts with this. */
+  jcbhPrefix?: string;
   bbox?: { minx: number; miny: number; maxx: number; maxy: number };
   limit?: number;
   offset?: number;
@@ -160,6 +162,10 @@ export async function listPatches(q: Queryable, f: PatchFilter): Promise<PatchRo
   if (f.unitCode !== undefined) {
     params.push(f.unitCode);
     where += ` AND unit_code IS NOT DISTINCT FROM $${params.length}`;
+  }
+  if (f.jcbhPrefix !== undefined) {
+    params.push(`${f.jcbhPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where += ` AND jcbh LIKE $${params.length}`;
   }
   if (f.bbox) {
     params.push(f.bbox.minx, f.bbox.miny, f.bbox.maxx, f.bbox.maxy);

@@ -1,0 +1,94 @@
+// The route table of permissions: every route of the API names who may call it — public, the local
+// operator (token), any logged-in user ('session'), or one policy action from src/domain/policies.ts.
+// A route missing from this table fails at start-up, so no route can ship unguarded; the test that
+// walks every route with every role reads the same table.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { WeipianError } from '../domain/errors.ts';
+import { mayAttempt, authorize, type Action, type RecordScope, type Subject } from '../domain/policies.ts';
+import { requireUser, type AuthUser } from './auth.ts';
+
+export type RouteAccess = 'public' | 'operator' | 'session' | Action;
+
+export const ROUTE_ACCESS: Record<string, RouteAccess> = {
+  'GET /api/health': 'public',
+  'POST /api/auth/login': 'public',
+  'POST /api/auth/logout': 'session',
+  'GET /api/auth/me': 'session',
+  'POST /api/auth/password': 'session',
+  'GET /api/batches': 'batch.list',
+  'GET /api/batches/:slug': 'batch.read',
+  'PATCH /api/batches/:slug': 'batch.update',
+  'GET /api/batches/:slug/patches': 'patch.list',
+  'GET /api/patches/:id': 'patch.read',
+  'GET /api/layers': 'layer.list',
+  'GET /api/units': 'unit.list',
+  'GET /api/events': 'event.read',
+  'GET /api/audit/head': 'audit.head',
+  'GET /api/users': 'user.admin',
+  'POST /api/users': 'user.admin',
+  'POST /api/users/:id/disable': 'user.admin',
+  'POST /api/users/:id/enable': 'user.admin',
+  'POST /api/users/:id/reset-password': 'user.admin',
+  'POST /api/imports/layer': 'layer.import',
+  'POST /api/imports/patches': 'patch.import',
+  'POST /api/operator/:command': 'operator',
+};
+
+export function routeKey(method: string, url: string): string {
+  return `${method} ${url}`;
+}
+
+const STATUS = { unauthenticated: 401, role_not_allowed: 403, other_unit: 403, not_shared: 403 } as const;
+
+function enforce(decision: ReturnType<typeof mayAttempt>): void {
+  if (!decision.allow)
+    throw new WeipianError(decision.reason, decision.message, undefined, STATUS[decision.reason]);
+}
+
+/** The policy subject of a logged-in user. */
+export function subjectOf(user: AuthUser): Subject {
+  return { role: user.role, unit_code: user.unit_code, department_code: user.department_code };
+}
+
+/** For handlers: the record-level check (a unit officer only on their own unit's records). */
+export function authorizeRecord(req: FastifyRequest, action: Action, record: RecordScope): AuthUser {
+  const user = requireUser(req);
+  enforce(authorize(subjectOf(user), action, record));
+  return user;
+}
+
+const registered = new WeakMap<FastifyInstance, Set<string>>();
+
+/** The routes an app registered (method and URL), for the test that walks them all. */
+export function registeredRoutes(app: FastifyInstance): string[] {
+  return [...(registered.get(app) ?? [])].sort();
+}
+
+/** Refuses to register an unlisted route, and checks every request against its entry. */
+export function registerAccessControl(app: FastifyInstance): void {
+  const keys = new Set<string>();
+  registered.set(app, keys);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) {
+      if (m === 'HEAD' || m === 'OPTIONS') continue;
+      const key = routeKey(m, route.url);
+      if (!(key in ROUTE_ACCESS))
+        throw new Error(`route ${key} has no entry in ROUTE_ACCESS (src/server/access.ts)`);
+      keys.add(key);
+      route.config = { ...(route.config as object), access: ROUTE_ACCESS[key] };
+    }
+  });
+  // onRequest (after the session hook): a caller without the right is refused before anything
+  // about the request — its parameters, its body — is looked at.
+  app.addHook('onRequest', async (req) => {
+    const access = (req.routeOptions.config as { access?: RouteAccess }).access;
+    if (access === undefined || access === 'public' || access === 'operator') return;
+    if (access === 'session') {
+      requireUser(req, { allowPasswordChange: true });
+      return;
+    }
+    const user = requireUser(req);
+    enforce(mayAttempt(subjectOf(user), access));
+  });
+}
