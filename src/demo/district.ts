@@ -5,7 +5,15 @@
 // forest and quarries in the south-west, the development zone north-east of the centre.
 import type { Areal, Polygon, Position, Ring } from '../geo/geometry.ts';
 import { Rng, valueNoise } from './prng.ts';
-import { buildMesh, cellCentre, cellRing, components, neighbours, traceComponent, type Mesh } from './mesh.ts';
+import {
+  buildMesh,
+  cellCentre,
+  cellRing,
+  components,
+  neighbours,
+  traceComponent,
+  type Mesh,
+} from './mesh.ts';
 
 /** District code (县级行政区划代码) and name. */
 export const COUNTY_CODE = '370306';
@@ -168,9 +176,7 @@ function polygon(rings: Ring[]): Polygon {
 }
 
 export function areal(rings: Ring[][]): Areal {
-  return rings.length === 1
-    ? polygon(rings[0]!)
-    : { type: 'MultiPolygon', coordinates: rings };
+  return rings.length === 1 ? polygon(rings[0]!) : { type: 'MultiPolygon', coordinates: rings };
 }
 
 export function buildDistrict(seed: number, scale: number): District {
@@ -219,7 +225,8 @@ export function buildDistrict(seed: number, scale: number): District {
   for (let k = 0; k < n; k++) {
     const [x, y] = cellCentre(mesh, k);
     du[k] = Math.hypot(x - U[0], y - U[1]);
-    if (x < BOX.minx + margin || x > BOX.maxx - margin || y < BOX.miny + margin || y > BOX.maxy - margin) continue;
+    if (x < BOX.minx + margin || x > BOX.maxx - margin || y < BOX.miny + margin || y > BOX.maxy - margin)
+      continue;
     const t = Math.atan2(y - centreD[1], x - centreD[0]);
     if (Math.hypot(x - centreD[0], y - centreD[1]) < R0 * shape(t)) inside[k] = 1;
   }
@@ -255,7 +262,8 @@ export function buildDistrict(seed: number, scale: number): District {
     const j = Math.max(0, Math.min(ny - 1, Math.floor((y - mesh.y0) / c)));
     const from = prevRow < 0 ? j : Math.min(prevRow, j);
     const to = prevRow < 0 ? j : Math.max(prevRow, j);
-    for (let jj = from; jj <= to; jj++) if (inside[jj * nx + i] && !river[jj * nx + i]) highway[jj * nx + i] = 1;
+    for (let jj = from; jj <= to; jj++)
+      if (inside[jj * nx + i] && !river[jj * nx + i]) highway[jj * nx + i] = 1;
     prevRow = j;
   }
   let prevCol = -1;
@@ -265,7 +273,8 @@ export function buildDistrict(seed: number, scale: number): District {
     const i = Math.max(0, Math.min(nx - 1, Math.floor((x - mesh.x0) / c)));
     const from = prevCol < 0 ? i : Math.min(prevCol, i);
     const to = prevCol < 0 ? i : Math.max(prevCol, i);
-    for (let ii = from; ii <= to; ii++) if (inside[j * nx + ii] && !river[j * nx + ii]) highway[j * nx + ii] = 1;
+    for (let ii = from; ii <= to; ii++)
+      if (inside[j * nx + ii] && !river[j * nx + ii]) highway[j * nx + ii] = 1;
     prevCol = i;
   }
 
@@ -470,7 +479,8 @@ export function buildDistrict(seed: number, scale: number): District {
     if (mergeable.has(clsOf[k]!)) {
       const right = i + 1 < nx ? k + 1 : -1;
       const up = k + nx < n ? k + nx : -1;
-      const same = (o: number) => o >= 0 && inside[o] && parcelOf[o]! < 0 && clsOf[o] === clsOf[k] && unit[o] === unit[k];
+      const same = (o: number) =>
+        o >= 0 && inside[o] && parcelOf[o]! < 0 && clsOf[o] === clsOf[k] && unit[o] === unit[k];
       if (pr.chance(0.15) && same(right)) cells.push(right);
       else if (pr.chance(0.06) && same(up)) cells.push(up);
     }
@@ -503,7 +513,13 @@ export function buildDistrict(seed: number, scale: number): District {
     const zoneDist = Math.hypot(x - zoneCentre[0], y - zoneCentre[1]);
     let z: number;
     if (river[k] || hill[k]! > 0.7) z = 3;
-    else if (core[k] || inVillage[k]! >= 0 || (unit[k] === zoneIdx && zoneDist < 1900) || lc.group === 'construction') z = 0;
+    else if (
+      core[k] ||
+      inVillage[k]! >= 0 ||
+      (unit[k] === zoneIdx && zoneDist < 1900) ||
+      lc.group === 'construction'
+    )
+      z = 0;
     else if (du[k]! < 4400 || (unit[k] === zoneIdx && zoneDist < 3000)) z = 1;
     else z = 2;
     zone[k] = z;
@@ -511,10 +527,14 @@ export function buildDistrict(seed: number, scale: number): District {
   smoothZones(mesh, zone, river);
 
   // ---- polygons --------------------------------------------------------------------------------
-  const insideComp = components(mesh, Int32Array.from(inside, (v) => (v ? 0 : -1)));
+  const insideComp = components(
+    mesh,
+    Int32Array.from(inside, (v) => (v ? 0 : -1)),
+  );
   const districtRings = traceComponent(mesh, insideComp[0]!.cells, (k) => inside[k] === 1);
   const unitRings: Ring[][] = UNITS.map(() => []);
-  for (const comp of components(mesh, unit)) unitRings[comp.label] = traceComponent(mesh, comp.cells, (k) => unit[k] === comp.label);
+  for (const comp of components(mesh, unit))
+    unitRings[comp.label] = traceComponent(mesh, comp.cells, (k) => unit[k] === comp.label);
   const zoneLabel = new Int32Array(n).fill(-1);
   for (let k = 0; k < n; k++) if (inside[k]) zoneLabel[k] = zone[k]! * 100 + unit[k]!;
   const zoneAreas = components(mesh, zoneLabel).map((comp) => ({
@@ -567,12 +587,18 @@ export function forCellsNear(m: Mesh, x: number, y: number, reach: number, f: (k
 
 /** Keeps the largest 4-connected part of the mask and fills its holes, so the outline is one ring. */
 function keepLargestAndFill(m: Mesh, mask: Uint8Array): void {
-  const parts = components(m, Int32Array.from(mask, (v) => (v ? 0 : -1)));
+  const parts = components(
+    m,
+    Int32Array.from(mask, (v) => (v ? 0 : -1)),
+  );
   let largest = parts[0]!;
   for (const p of parts) if (p.cells.length > largest.cells.length) largest = p;
   mask.fill(0);
   for (const k of largest.cells) mask[k] = 1;
-  const outside = components(m, Int32Array.from(mask, (v) => (v ? -1 : 0)));
+  const outside = components(
+    m,
+    Int32Array.from(mask, (v) => (v ? -1 : 0)),
+  );
   for (const comp of outside) {
     const touchesBorder = comp.cells.some((k) => {
       const i = k % m.nx;

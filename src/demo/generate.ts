@@ -13,7 +13,15 @@ import { initGeos } from '../geo/geos.ts';
 import { roundHalfAwayFromZero } from '../geo/units.ts';
 import { noProgress, type ProgressFn } from '../jobs/progress.ts';
 import { Rng } from './prng.ts';
-import { COUNTY_CODE, COUNTY_NAME, LAND_CLASSES, PLAN_ZONES, UNITS, buildDistrict, type District } from './district.ts';
+import {
+  COUNTY_CODE,
+  COUNTY_NAME,
+  LAND_CLASSES,
+  PLAN_ZONES,
+  UNITS,
+  buildDistrict,
+  type District,
+} from './district.ts';
 import { Measurer } from './measure.ts';
 import {
   LAND_CATEGORIES,
@@ -24,7 +32,15 @@ import {
   type RecordLayer,
   type Scenario,
 } from './scenario.ts';
-import { geoPackageBytes, shapefileBytes, toGeographic, workbookBytes, type ColumnSpec, type Day, type LayerData } from './output.ts';
+import {
+  geoPackageBytes,
+  shapefileBytes,
+  toGeographic,
+  workbookBytes,
+  type ColumnSpec,
+  type Day,
+  type LayerData,
+} from './output.ts';
 
 export const DEFAULT_SEED = 2017;
 export const DEFAULT_SCALE = 1;
@@ -78,8 +94,18 @@ export interface DemoManifest {
   conventions: Record<string, string>;
   layers: ManifestLayer[];
   counts: {
-    land: { total: number; byCategory: Record<string, number>; bySubtype: Record<string, number>; byTrait: Record<string, number> };
-    mineral: { total: number; byCategory: Record<string, number>; bySubtype: Record<string, number>; byTrait: Record<string, number> };
+    land: {
+      total: number;
+      byCategory: Record<string, number>;
+      bySubtype: Record<string, number>;
+      byTrait: Record<string, number>;
+    };
+    mineral: {
+      total: number;
+      byCategory: Record<string, number>;
+      bySubtype: Record<string, number>;
+      byTrait: Record<string, number>;
+    };
     records: Record<RecordLayer, number>;
   };
   patches: PatchTruth[];
@@ -95,11 +121,19 @@ function checkOptions(o: GenerateOptions): { seed: number; scale: number } {
   const seed = o.seed ?? DEFAULT_SEED;
   const scale = o.scale ?? DEFAULT_SCALE;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
-    throw new WeipianError('demo_seed_invalid', `随机种子应为 0 到 4294967295 之间的整数：${String(o.seed)}`, { seed: o.seed });
+    throw new WeipianError(
+      'demo_seed_invalid',
+      `随机种子应为 0 到 4294967295 之间的整数：${String(o.seed)}`,
+      { seed: o.seed },
+    );
   if (!Number.isFinite(scale) || scale < MIN_SCALE || scale > MAX_SCALE)
-    throw new WeipianError('demo_scale_invalid', `规模应在 ${MIN_SCALE} 到 ${MAX_SCALE} 之间（1 为全区约 3 万个地类图斑、600 个土地图斑）：${String(o.scale)}`, {
-      scale: o.scale,
-    });
+    throw new WeipianError(
+      'demo_scale_invalid',
+      `规模应在 ${MIN_SCALE} 到 ${MAX_SCALE} 之间（1 为全区约 3 万个地类图斑、600 个土地图斑）：${String(o.scale)}`,
+      {
+        scale: o.scale,
+      },
+    );
   return { seed, scale };
 }
 
@@ -117,12 +151,24 @@ async function checkTarget(dir: string): Promise<void> {
 }
 
 const str = (name: string, width: number): ColumnSpec => ({ name, kind: 'string', width });
-const real = (name: string, width: number, decimals: number): ColumnSpec => ({ name, kind: 'real', width, decimals });
+const real = (name: string, width: number, decimals: number): ColumnSpec => ({
+  name,
+  kind: 'real',
+  width,
+  decimals,
+});
 const date = (name: string): ColumnSpec => ({ name, kind: 'date', width: 8 });
 const int64 = (name: string, width: number): ColumnSpec => ({ name, kind: 'integer64', width });
 
 const RECORD_COLUMNS: Record<RecordLayer, ColumnSpec[]> = {
-  approval: [str('XMMC', 80), str('PZWH', 40), str('PZJG', 30), date('PZRQ'), str('SPLX', 30), real('PZMJ', 14, 4)],
+  approval: [
+    str('XMMC', 80),
+    str('PZWH', 40),
+    str('PZJG', 30),
+    date('PZRQ'),
+    str('SPLX', 30),
+    real('PZMJ', 14, 4),
+  ],
   supply: [
     str('电子监管号', 20),
     str('项目名称', 60),
@@ -147,17 +193,48 @@ const RECORD_COLUMNS: Record<RecordLayer, ColumnSpec[]> = {
     date('YXQZ'),
     real('KQMJ', 12, 4),
   ],
-  exploration: [str('XKZH', 30), str('XMMC', 100), str('TKQR', 60), str('KZ', 20), date('YXQQ'), date('YXQZ'), real('KQMJ', 12, 4)],
+  exploration: [
+    str('XKZH', 30),
+    str('XMMC', 100),
+    str('TKQR', 60),
+    str('KZ', 20),
+    date('YXQQ'),
+    date('YXQZ'),
+    real('KQMJ', 12, 4),
+  ],
 };
 
-const RECORD_FILES: Record<RecordLayer, { file: string; title: string; importAs: string; units: Record<string, string> }> = {
-  approval: { file: '农用地转用征收批准', title: '农用地转用/土地征收批准范围', importAs: 'approval', units: { PZMJ: '公顷' } },
+const RECORD_FILES: Record<
+  RecordLayer,
+  { file: string; title: string; importAs: string; units: Record<string, string> }
+> = {
+  approval: {
+    file: '农用地转用征收批准',
+    title: '农用地转用/土地征收批准范围',
+    importAs: 'approval',
+    units: { PZMJ: '公顷' },
+  },
   supply: { file: '供地', title: '供地', importAs: 'supply', units: { 供地面积: '公顷' } },
-  linkage: { file: '增减挂钩', title: '城乡建设用地增减挂钩建新区', importAs: 'linkage', units: { JXMJ: '公顷' } },
+  linkage: {
+    file: '增减挂钩',
+    title: '城乡建设用地增减挂钩建新区',
+    importAs: 'linkage',
+    units: { JXMJ: '公顷' },
+  },
   facility: { file: '设施农用地', title: '设施农用地备案', importAs: 'facility', units: { YDMJ: '平方米' } },
   temporary: { file: '临时用地', title: '临时用地批准', importAs: 'temporary', units: { MJ: '平方米' } },
-  mining: { file: '采矿权', title: '采矿权', importAs: 'mining-right', units: { KQMJ: '平方公里', SCGM: '万吨/年' } },
-  exploration: { file: '探矿权', title: '探矿权', importAs: 'exploration-right', units: { KQMJ: '平方公里' } },
+  mining: {
+    file: '采矿权',
+    title: '采矿权',
+    importAs: 'mining-right',
+    units: { KQMJ: '平方公里', SCGM: '万吨/年' },
+  },
+  exploration: {
+    file: '探矿权',
+    title: '探矿权',
+    importAs: 'exploration-right',
+    units: { KQMJ: '平方公里' },
+  },
 };
 
 const LAND_PATCH_COLUMNS: ColumnSpec[] = [
@@ -204,7 +281,9 @@ function patchCounts(patches: readonly PatchFeature[], order: readonly { id: str
 }
 
 /** Builds every file of the demo in memory: path (relative, '/'-separated) → bytes, plus the manifest. */
-export async function buildDemoFiles(options: GenerateOptions = {}): Promise<{ files: Map<string, Uint8Array>; manifest: DemoManifest }> {
+export async function buildDemoFiles(
+  options: GenerateOptions = {},
+): Promise<{ files: Map<string, Uint8Array>; manifest: DemoManifest }> {
   const { seed, scale } = checkOptions(options);
   const progress = options.onProgress ?? noProgress;
   const STEPS = 20;
@@ -246,7 +325,10 @@ export async function buildDemoFiles(options: GenerateOptions = {}): Promise<{ f
   const districtArea = ellipsoidalArea(districtGeom);
   await addShapefile(
     `${REFERENCE_DIR}/行政区`,
-    { columns: [str('XZQDM', 6), str('XZQMC', 20)], features: [{ geom: districtGeom, values: [COUNTY_CODE, COUNTY_NAME] }] },
+    {
+      columns: [str('XZQDM', 6), str('XZQMC', 20)],
+      features: [{ geom: districtGeom, values: [COUNTY_CODE, COUNTY_NAME] }],
+    },
     { title: '县级行政区界线', importAs: '（不导入，供核对总面积）', units: {} },
     REFERENCE_DAY,
   );
@@ -279,26 +361,63 @@ export async function buildDemoFiles(options: GenerateOptions = {}): Promise<{ f
   await addShapefile(
     `${REFERENCE_DIR}/地类图斑`,
     {
-      columns: [int64('BSM', 18), str('TBBH', 8), str('DLBM', 4), str('DLMC', 20), str('QSXZ', 2), str('ZLDWDM', 9), str('ZLDWMC', 30), real('TBMJ', 15, 2)],
+      columns: [
+        int64('BSM', 18),
+        str('TBBH', 8),
+        str('DLBM', 4),
+        str('DLMC', 20),
+        str('QSXZ', 2),
+        str('ZLDWDM', 9),
+        str('ZLDWMC', 30),
+        real('TBMJ', 15, 2),
+      ],
       features: district.parcels.map((_, i) => {
         const { p, c, unit } = parcelBase(i);
         // 国有 in the streets and the development zone, 集体 elsewhere.
         const qsxz = unit.kind === 'town' && !district.core[p.cells[0]!] ? '30' : '10';
-        return { geom: parcelGeoms[i]!, values: [bsm(i), tbbh[i]!, c.code, c.name, qsxz, unit.code, unit.name, parcelArea[i]!] };
+        return {
+          geom: parcelGeoms[i]!,
+          values: [bsm(i), tbbh[i]!, c.code, c.name, qsxz, unit.code, unit.name, parcelArea[i]!],
+        };
       }),
     },
     { title: '地类图斑（2017年度土地变更调查）', importAs: 'land-use', units: { TBMJ: '平方米' } },
     REFERENCE_DAY,
   );
-  const cultivated = district.parcels.map((p, i) => ({ p, i })).filter(({ p }) => LAND_CLASSES[p.cls]!.cultivated);
+  const cultivated = district.parcels
+    .map((p, i) => ({ p, i }))
+    .filter(({ p }) => LAND_CLASSES[p.cls]!.cultivated);
   await addShapefile(
     `${REFERENCE_DIR}/耕地`,
     {
-      columns: [int64('BSM', 18), str('TBBH', 8), str('DLBM', 4), str('DLMC', 20), str('GDLX', 2), str('GDPDJB', 1), str('ZLDWDM', 9), str('ZLDWMC', 30), real('TBMJ', 15, 2)],
+      columns: [
+        int64('BSM', 18),
+        str('TBBH', 8),
+        str('DLBM', 4),
+        str('DLMC', 20),
+        str('GDLX', 2),
+        str('GDPDJB', 1),
+        str('ZLDWDM', 9),
+        str('ZLDWMC', 30),
+        real('TBMJ', 15, 2),
+      ],
       features: cultivated.map(({ p, i }) => {
         const { c, unit } = parcelBase(i);
         const gdlx = p.slope >= 2 ? (p.slope >= 4 ? 'TT' : 'PD') : null;
-        return { geom: parcelGeoms[i]!, values: [bsm(i), tbbh[i]!, c.code, c.name, gdlx, String(p.slope), unit.code, unit.name, parcelArea[i]!] };
+        return {
+          geom: parcelGeoms[i]!,
+          values: [
+            bsm(i),
+            tbbh[i]!,
+            c.code,
+            c.name,
+            gdlx,
+            String(p.slope),
+            unit.code,
+            unit.name,
+            parcelArea[i]!,
+          ],
+        };
       }),
     },
     { title: '耕地', importAs: 'farmland', units: { TBMJ: '平方米' } },
@@ -308,10 +427,21 @@ export async function buildDemoFiles(options: GenerateOptions = {}): Promise<{ f
   await addShapefile(
     `${REFERENCE_DIR}/永久基本农田`,
     {
-      columns: [int64('BSM', 18), str('TBBH', 8), str('DLBM', 4), str('DLMC', 20), str('ZLDWDM', 9), str('ZLDWMC', 30), real('JBNTMJ', 15, 2)],
+      columns: [
+        int64('BSM', 18),
+        str('TBBH', 8),
+        str('DLBM', 4),
+        str('DLMC', 20),
+        str('ZLDWDM', 9),
+        str('ZLDWMC', 30),
+        real('JBNTMJ', 15, 2),
+      ],
       features: basicParcels.map(({ i }) => {
         const { c, unit } = parcelBase(i);
-        return { geom: parcelGeoms[i]!, values: [bsm(i), tbbh[i]!, c.code, c.name, unit.code, unit.name, parcelArea[i]!] };
+        return {
+          geom: parcelGeoms[i]!,
+          values: [bsm(i), tbbh[i]!, c.code, c.name, unit.code, unit.name, parcelArea[i]!],
+        };
       }),
     },
     { title: '永久基本农田', importAs: 'basic-farmland', units: { JBNTMJ: '平方米' } },
@@ -320,14 +450,30 @@ export async function buildDemoFiles(options: GenerateOptions = {}): Promise<{ f
   await addShapefile(
     `${REFERENCE_DIR}/土地利用总体规划`,
     {
-      columns: [int64('BSM', 18), str('GZQLXDM', 3), str('GZQLXMC', 12), str('GHYT', 20), str('XZQDM', 9), str('XZQMC', 30), real('MJ', 15, 2)],
+      columns: [
+        int64('BSM', 18),
+        str('GZQLXDM', 3),
+        str('GZQLXMC', 12),
+        str('GHYT', 20),
+        str('XZQDM', 9),
+        str('XZQMC', 30),
+        real('MJ', 15, 2),
+      ],
       features: district.zoneAreas.map((z, i) => {
         const g = geo({ type: 'Polygon', coordinates: z.rings });
         const zone = PLAN_ZONES[z.zone]!;
         const unit = UNITS[z.unit]!;
         return {
           geom: g,
-          values: [Number(`${COUNTY_CODE}8${String(i + 1).padStart(6, '0')}`), zone.code, zone.name, zone.use, unit.code, unit.name, roundHalfAwayFromZero(ellipsoidalArea(g), 2)],
+          values: [
+            Number(`${COUNTY_CODE}8${String(i + 1).padStart(6, '0')}`),
+            zone.code,
+            zone.name,
+            zone.use,
+            unit.code,
+            unit.name,
+            roundHalfAwayFromZero(ellipsoidalArea(g), 2),
+          ],
         };
       }),
     },
@@ -341,7 +487,10 @@ export async function buildDemoFiles(options: GenerateOptions = {}): Promise<{ f
       `${REFERENCE_DIR}/${meta.file}`,
       {
         columns,
-        features: scenario.records[layer].map((r) => ({ geom: geo(r.geom), values: columns.map((c) => r.attrs[c.name] ?? null) })),
+        features: scenario.records[layer].map((r) => ({
+          geom: geo(r.geom),
+          values: columns.map((c) => r.attrs[c.name] ?? null),
+        })),
       },
       { title: meta.title, importAs: meta.importAs, units: meta.units },
       REFERENCE_DAY,
@@ -351,7 +500,10 @@ export async function buildDemoFiles(options: GenerateOptions = {}): Promise<{ f
   // ---- the Ministry's deliveries -----------------------------------------------------------------
   const patchLayer = (patches: readonly PatchFeature[], columns: ColumnSpec[]): LayerData => ({
     columns,
-    features: patches.map((p) => ({ geom: geo(p.geom), values: columns.map((c) => p.attrs[c.name] ?? null) })),
+    features: patches.map((p) => ({
+      geom: geo(p.geom),
+      values: columns.map((c) => p.attrs[c.name] ?? null),
+    })),
   });
   await addShapefile(
     `${LAND_DIR}/土地卫片图斑`,
@@ -387,7 +539,20 @@ export async function buildDemoFiles(options: GenerateOptions = {}): Promise<{ f
   });
   tick();
   const xlsxPath = `${MINERAL_DIR}/矿产卫片图斑一张表.xlsx`;
-  const headers = ['序号', '监测编号', '行政区代码', '乡镇（街道）', '矿种', '图斑类型', '监测面积（亩）', '中心点X', '中心点Y', '前时相', '后时相', '备注'];
+  const headers = [
+    '序号',
+    '监测编号',
+    '行政区代码',
+    '乡镇（街道）',
+    '矿种',
+    '图斑类型',
+    '监测面积（亩）',
+    '中心点X',
+    '中心点Y',
+    '前时相',
+    '后时相',
+    '备注',
+  ];
   files.set(
     xlsxPath,
     await workbookBytes({
@@ -440,7 +605,9 @@ function buildManifest(
   layers: ManifestLayer[],
   files: Map<string, Uint8Array>,
 ): DemoManifest {
-  const records = Object.fromEntries(Object.entries(scenario.records).map(([k, v]) => [k, v.length])) as Record<RecordLayer, number>;
+  const records = Object.fromEntries(
+    Object.entries(scenario.records).map(([k, v]) => [k, v.length]),
+  ) as Record<RecordLayer, number>;
   return {
     generator: 'weipian demo generate',
     formatVersion: 1,
@@ -462,7 +629,8 @@ function buildManifest(
     },
     conventions: {
       面积: '图斑与参考数据的面积均为 CGCS2000 椭球面积；JCMJ、GDMJ 单位为亩（导入时用 --area-unit mu），TBMJ 等单位见各图层 units',
-      中心点: 'Shapefile/GeoPackage 中 ZXDX 为东坐标（带 39 带号，8 位整数）、ZXDY 为北坐标；一张表按测绘习惯：中心点X 为北坐标、中心点Y 为东坐标',
+      中心点:
+        'Shapefile/GeoPackage 中 ZXDX 为东坐标（带 39 带号，8 位整数）、ZXDY 为北坐标；一张表按测绘习惯：中心点X 为北坐标、中心点Y 为东坐标',
       地类: 'DLBM/DLMC 为 GB/T 21010-2017 编码与名称；耕地为 01xx',
       规划: 'GZQLXDM：010 允许建设区、020 有条件建设区、030 限制建设区、040 禁止建设区',
       真值: 'patches 中的 verdict/subtype 为 rules/2017-land.json 与 rules/2017-mineral.json 中的判定与子类；下发属性中不含真值',

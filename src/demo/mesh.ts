@@ -84,8 +84,9 @@ export function buildMesh(rng: Rng, x0: number, y0: number, nx: number, ny: numb
     for (let i = 0; i < nx; i++) m.hPts[j * nx + i] = edgePoints(rng, vertex(m, i, j), vertex(m, i + 1, j));
   m.vPts = new Array<Position[] | null>((nx + 1) * ny);
   for (let j = 0; j < ny; j++)
-    for (let i = 0; i <= nx; i++) m.vPts[j * (nx + 1) + i] = edgePoints(rng, vertex(m, i, j), vertex(m, i, j + 1));
-  for (let changed = true; changed; ) {
+    for (let i = 0; i <= nx; i++)
+      m.vPts[j * (nx + 1) + i] = edgePoints(rng, vertex(m, i, j), vertex(m, i, j + 1));
+  for (let changed = true; changed;) {
     changed = false;
     for (let j = 0; j < ny; j++)
       for (let i = 0; i < nx; i++) {
@@ -119,7 +120,12 @@ function sideEdge(m: Mesh, i: number, j: number, side: Dir): DirectedEdge {
     case 1: // right, travelled north
       return { from: j * w + i + 1, to: (j + 1) * w + i + 1, dir: 1, pts: m.vPts[j * w + i + 1] ?? [] };
     case 2: // top, travelled west
-      return { from: (j + 1) * w + i + 1, to: (j + 1) * w + i, dir: 2, pts: [...(m.hPts[(j + 1) * m.nx + i] ?? [])].reverse() };
+      return {
+        from: (j + 1) * w + i + 1,
+        to: (j + 1) * w + i,
+        dir: 2,
+        pts: [...(m.hPts[(j + 1) * m.nx + i] ?? [])].reverse(),
+      };
     case 3: // left, travelled south
       return { from: (j + 1) * w + i, to: j * w + i, dir: 3, pts: [...(m.vPts[j * w + i] ?? [])].reverse() };
   }

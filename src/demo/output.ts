@@ -56,7 +56,11 @@ export function toGeographic(g: Areal, inverse: (p: Position) => Position): Area
  * A GBK Shapefile (shp, shx, dbf, prj, cpg) of the layer in `crs`. GDAL stamps the DBF header
  * with today's date (bytes 1–3: year − 1900, month, day); it gets the delivery's date instead.
  */
-export async function shapefileBytes(layer: LayerData, crs: CrsDef, day: Day): Promise<Map<string, Uint8Array>> {
+export async function shapefileBytes(
+  layer: LayerData,
+  crs: CrsDef,
+  day: Day,
+): Promise<Map<string, Uint8Array>> {
   const result = await writeShapefiles(table(layer), { encoding: 'gbk', crs });
   const files = new Map(result.sets[0]!.files);
   const dbf = Uint8Array.from(files.get('dbf')!);
@@ -86,7 +90,10 @@ export async function geoPackageBytes(
   o: { layerName: string; identifier: string; description: string; day: Day },
 ): Promise<Uint8Array> {
   const [y, m, d] = o.day;
-  await setConfig('OGR_CURRENT_DATE', `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T00:00:00Z`);
+  await setConfig(
+    'OGR_CURRENT_DATE',
+    `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T00:00:00Z`,
+  );
   try {
     const r = await writeGeoPackage(table(layer), {
       crs,
@@ -101,8 +108,9 @@ export async function geoPackageBytes(
 }
 
 /**
- * Sets the modification time of every entry of a zip (local headers and central directory) to
- * one fixed DOS date-time. exceljs's zip writer stamps entries with the current time.
+ * Sets the modification time of every entry of a zip (local headers and central directory, and
+ * any extended-timestamp extra field) to one fixed date-time, 09:00 of `day`. exceljs's zip
+ * writer stamps entries with the current time.
  */
 export function fixZipTimes(bytes: Uint8Array, day: Day): Uint8Array {
   const out = Uint8Array.from(bytes);
@@ -117,16 +125,30 @@ export function fixZipTimes(bytes: Uint8Array, day: Day): Uint8Array {
     }
   if (eocd < 0) throw new Error('not a zip file');
   const entries = view.getUint16(eocd + 10, true);
+  const unix = Date.UTC(day[0], day[1] - 1, day[2], 9) / 1000;
+  // Extended-timestamp extra fields (0x5455, "UT") hold Unix times after a flags byte.
+  const fixExtra = (start: number, length: number) => {
+    for (let q = start; q + 4 <= start + length;) {
+      const id = view.getUint16(q, true);
+      const size = view.getUint16(q + 2, true);
+      if (id === 0x5455) for (let t = q + 5; t + 4 <= q + 4 + size; t += 4) view.setUint32(t, unix, true);
+      q += 4 + size;
+    }
+  };
   let p = view.getUint32(eocd + 16, true);
   for (let e = 0; e < entries; e++) {
     if (view.getUint32(p, true) !== 0x02014b50) throw new Error('zip central directory damaged');
     view.setUint16(p + 12, dosTime, true);
     view.setUint16(p + 14, dosDate, true);
+    const nameLength = view.getUint16(p + 28, true);
+    const extraLength = view.getUint16(p + 30, true);
+    fixExtra(p + 46 + nameLength, extraLength);
     const local = view.getUint32(p + 42, true);
     if (view.getUint32(local, true) !== 0x04034b50) throw new Error('zip local header damaged');
     view.setUint16(local + 10, dosTime, true);
     view.setUint16(local + 12, dosDate, true);
-    p += 46 + view.getUint16(p + 28, true) + view.getUint16(p + 30, true) + view.getUint16(p + 32, true);
+    fixExtra(local + 30 + view.getUint16(local + 26, true), view.getUint16(local + 28, true));
+    p += 46 + nameLength + extraLength + view.getUint16(p + 32, true);
   }
   return out;
 }

@@ -28,7 +28,8 @@ import {
 } from './shapes.ts';
 
 export type AttrValue = string | number | null;
-export type RecordLayer = 'approval' | 'supply' | 'linkage' | 'facility' | 'temporary' | 'mining' | 'exploration';
+export type RecordLayer =
+  'approval' | 'supply' | 'linkage' | 'facility' | 'temporary' | 'mining' | 'exploration';
 export const RECORD_LAYERS: readonly RecordLayer[] = [
   'approval',
   'supply',
@@ -45,12 +46,7 @@ export interface RecordFeature {
 }
 
 export type Trait =
-  | 'holes'
-  | 'multipart'
-  | 'invalid_bowtie'
-  | 'invalid_self_touching'
-  | 'straddles_units'
-  | 'expired_licence';
+  'holes' | 'multipart' | 'invalid_bowtie' | 'invalid_self_touching' | 'straddles_units' | 'expired_licence';
 
 export interface EvidenceRef {
   layer: RecordLayer;
@@ -110,27 +106,105 @@ interface Category {
 }
 
 export const LAND_CATEGORIES: readonly Category[] = [
-  { id: 'approved', verdict: 'legal', subtype: 'agri_conversion_approval', n: 100, note: '全部位于农用地转用/征收批准范围内' },
+  {
+    id: 'approved',
+    verdict: 'legal',
+    subtype: 'agri_conversion_approval',
+    n: 100,
+    note: '全部位于农用地转用/征收批准范围内',
+  },
   { id: 'supplied', verdict: 'legal', subtype: 'land_supply', n: 45, note: '位于批准范围内且已供地' },
   { id: 'linkage', verdict: 'legal', subtype: 'linkage_quota', n: 25, note: '位于增减挂钩建新区内' },
-  { id: 'partly_approved', verdict: 'illegal', subtype: 'exceed_approved_area', n: 45, note: '约六成在批准范围内，其余超出（批少占多）' },
-  { id: 'facility', verdict: 'other', subtype: 'facility_agricultural', n: 60, note: '位于设施农用地备案范围内' },
-  { id: 'temporary', verdict: 'other', subtype: 'temporary_use', n: 30, note: '位于临时用地批准范围内，在有效期内' },
+  {
+    id: 'partly_approved',
+    verdict: 'illegal',
+    subtype: 'exceed_approved_area',
+    n: 45,
+    note: '约六成在批准范围内，其余超出（批少占多）',
+  },
+  {
+    id: 'facility',
+    verdict: 'other',
+    subtype: 'facility_agricultural',
+    n: 60,
+    note: '位于设施农用地备案范围内',
+  },
+  {
+    id: 'temporary',
+    verdict: 'other',
+    subtype: 'temporary_use',
+    n: 30,
+    note: '位于临时用地批准范围内，在有效期内',
+  },
   { id: 'rural_road', verdict: 'other', subtype: 'rural_road', n: 40, note: '耕地间新修农村道路（细长条）' },
   { id: 'no_change', verdict: 'other', subtype: 'no_real_change', n: 75, note: '实地未变化（伪变化）' },
-  { id: 'illegal_basic_farmland', verdict: 'illegal', subtype: 'build_without_approval', n: 60, note: '无任何批准，占用永久基本农田' },
-  { id: 'illegal', verdict: 'illegal', subtype: 'build_without_approval', n: 80, note: '无任何批准的新增建设' },
-  { id: 'straddling', verdict: 'illegal', subtype: 'build_without_approval', n: 40, note: '跨两个责任单位的无批准建设' },
+  {
+    id: 'illegal_basic_farmland',
+    verdict: 'illegal',
+    subtype: 'build_without_approval',
+    n: 60,
+    note: '无任何批准，占用永久基本农田',
+  },
+  {
+    id: 'illegal',
+    verdict: 'illegal',
+    subtype: 'build_without_approval',
+    n: 80,
+    note: '无任何批准的新增建设',
+  },
+  {
+    id: 'straddling',
+    verdict: 'illegal',
+    subtype: 'build_without_approval',
+    n: 40,
+    note: '跨两个责任单位的无批准建设',
+  },
 ];
 
 export const MINERAL_CATEGORIES: readonly Category[] = [
-  { id: 'licensed', verdict: 'legal', subtype: 'licensed_within_boundary', n: 12, note: '在有效采矿许可范围内开采' },
-  { id: 'beyond_boundary', verdict: 'illegal', subtype: 'mining_beyond_boundary', n: 7, note: '部分超出采矿许可范围（越界开采）' },
-  { id: 'no_licence', verdict: 'illegal', subtype: 'mining_without_licence', n: 7, note: '无采矿许可（无证开采）' },
-  { id: 'expired_licence', verdict: 'illegal', subtype: 'mining_without_licence', n: 4, note: '采矿许可证在后时相之前已过期（无证开采）' },
-  { id: 'exploration_licence', verdict: 'illegal', subtype: 'mining_under_exploration_licence', n: 4, note: '在探矿权范围内开采（以采代探）' },
+  {
+    id: 'licensed',
+    verdict: 'legal',
+    subtype: 'licensed_within_boundary',
+    n: 12,
+    note: '在有效采矿许可范围内开采',
+  },
+  {
+    id: 'beyond_boundary',
+    verdict: 'illegal',
+    subtype: 'mining_beyond_boundary',
+    n: 7,
+    note: '部分超出采矿许可范围（越界开采）',
+  },
+  {
+    id: 'no_licence',
+    verdict: 'illegal',
+    subtype: 'mining_without_licence',
+    n: 7,
+    note: '无采矿许可（无证开采）',
+  },
+  {
+    id: 'expired_licence',
+    verdict: 'illegal',
+    subtype: 'mining_without_licence',
+    n: 4,
+    note: '采矿许可证在后时相之前已过期（无证开采）',
+  },
+  {
+    id: 'exploration_licence',
+    verdict: 'illegal',
+    subtype: 'mining_under_exploration_licence',
+    n: 4,
+    note: '在探矿权范围内开采（以采代探）',
+  },
   { id: 'no_activity', verdict: 'other', subtype: 'no_mining_activity', n: 4, note: '无开采活动（伪变化）' },
-  { id: 'changed_mineral', verdict: 'illegal', subtype: 'mining_unauthorized_mineral', n: 2, note: '在许可范围内开采许可以外的矿种' },
+  {
+    id: 'changed_mineral',
+    verdict: 'illegal',
+    subtype: 'mining_unauthorized_mineral',
+    n: 2,
+    note: '在许可范围内开采许可以外的矿种',
+  },
 ];
 
 /** Structural traits at scale 1 and the categories they are given to. */
@@ -171,8 +245,36 @@ const SCENES: readonly { qsx: string; hsx: string }[] = [
 /** The earliest 后时相: licences that end before it had expired at image time. */
 export const EARLIEST_HSX = '2017-10-26';
 
-const COMPANY_PLACE = ['鲁中', '周村', '淄博', '齐鲁', '丝路', '恒通', '华宇', '金岭', '瑞丰', '东岳', '萌山', '正阳', '鑫源', '长城'];
-const COMPANY_TRADE = ['纺织', '机械', '新材料', '化工', '建材', '食品', '物流', '陶瓷', '电子', '置业', '家具', '印染'];
+const COMPANY_PLACE = [
+  '鲁中',
+  '周村',
+  '淄博',
+  '齐鲁',
+  '丝路',
+  '恒通',
+  '华宇',
+  '金岭',
+  '瑞丰',
+  '东岳',
+  '萌山',
+  '正阳',
+  '鑫源',
+  '长城',
+];
+const COMPANY_TRADE = [
+  '纺织',
+  '机械',
+  '新材料',
+  '化工',
+  '建材',
+  '食品',
+  '物流',
+  '陶瓷',
+  '电子',
+  '置业',
+  '家具',
+  '印染',
+];
 const MOUNTAINS = ['青龙山', '黄山', '马鞍山', '凤凰山', '白云山', '老虎山', '鲁山', '孤山', '南山', '尖山'];
 
 function company(rng: Rng): string {
@@ -205,7 +307,8 @@ class Numbers {
   /** The next number of a series (one office, one year): ascending with small gaps, as files are numbered. */
   serial(series: string, first: readonly [number, number], step: readonly [number, number]): number {
     const prev = this.counters.get(series);
-    const n = prev === undefined ? this.rng.intIn(first[0], first[1]) : prev + this.rng.intIn(step[0], step[1]);
+    const n =
+      prev === undefined ? this.rng.intIn(first[0], first[1]) : prev + this.rng.intIn(step[0], step[1]);
     this.counters.set(series, n);
     return n;
   }
@@ -325,7 +428,8 @@ interface Shape {
 function fitInside(shape: Shape, container: Ring): Shape | null {
   let g = shape.geom;
   for (let it = 0; it < 40; it++) {
-    if (allRings(g).every((r) => r.every((p) => pointInConvex(p, container)))) return { geom: g, centre: shape.centre };
+    if (allRings(g).every((r) => r.every((p) => pointInConvex(p, container))))
+      return { geom: g, centre: shape.centre };
     g = scaleAreal(shape.geom, shape.centre[0], shape.centre[1], 0.9 ** (it + 1));
   }
   return null;
@@ -334,7 +438,15 @@ function fitInside(shape: Shape, container: Ring): Shape | null {
 type Style = 'blob' | 'block';
 
 /** A patch outline of about `area` m² at (cx, cy), with a structural trait when asked. */
-function patchShape(rng: Rng, cx: number, cy: number, area: number, style: Style, trait: Trait | null, geos: Measurer['geos']): Shape {
+function patchShape(
+  rng: Rng,
+  cx: number,
+  cy: number,
+  area: number,
+  style: Style,
+  trait: Trait | null,
+  geos: Measurer['geos'],
+): Shape {
   const base = (x: number, y: number, a: number): Ring =>
     style === 'block' ? blockRing(rng, x, y, a) : blobRing(rng, x, y, a);
   switch (trait) {
@@ -343,10 +455,14 @@ function patchShape(rng: Rng, cx: number, cy: number, area: number, style: Style
       const inr = distanceToRing([cx, cy], outer);
       let hole = blobRing(rng, cx, cy, area * 0.08, { aspect: 1, roughness: 0.1 });
       const rmax = Math.max(...hole.map(([x, y]) => Math.hypot(x - cx, y - cy)));
-      if (rmax > 0.55 * inr) hole = scaleRing(hole, cx, cy, (0.55 * inr) / rmax).map(([x, y]) => [mm(x), mm(y)]);
+      if (rmax > 0.55 * inr)
+        hole = scaleRing(hole, cx, cy, (0.55 * inr) / rmax).map(([x, y]) => [mm(x), mm(y)]);
       // The 中心点 must lie in the patch, not in its courtyard.
       const r = (rmax + inr) / 2;
-      return { geom: { type: 'Polygon', coordinates: [outer, oriented(hole, false)] }, centre: [mm(cx + r), mm(cy)] };
+      return {
+        geom: { type: 'Polygon', coordinates: [outer, oriented(hole, false)] },
+        centre: [mm(cx + r), mm(cy)],
+      };
     }
     case 'multipart': {
       const angle = rng.range(0, Math.PI);
@@ -389,13 +505,22 @@ function patchShape(rng: Rng, cx: number, cy: number, area: number, style: Style
       const along: Position = [Math.cos(rot), Math.sin(rot)];
       const depth = 0.35 * h;
       const half = 0.12 * w;
-      const h1: Position = [mm(t[0] + inward[0] * depth + along[0] * half), mm(t[1] + inward[1] * depth + along[1] * half)];
-      const h2: Position = [mm(t[0] + inward[0] * depth - along[0] * half), mm(t[1] + inward[1] * depth - along[1] * half)];
+      const h1: Position = [
+        mm(t[0] + inward[0] * depth + along[0] * half),
+        mm(t[1] + inward[1] * depth + along[1] * half),
+      ];
+      const h2: Position = [
+        mm(t[0] + inward[0] * depth - along[0] * half),
+        mm(t[1] + inward[1] * depth - along[1] * half),
+      ];
       // Outer ring counter-clockwise; the loop t → h1 → h2 → t clockwise, so it cuts a hole.
       const loop = signedArea([t, h1, h2, t]) < 0 ? [h1, h2] : [h2, h1];
       const ring: Ring = [p0, t, loop[0]!, loop[1]!, t, ...rect.slice(1)];
       // The 中心点 on the far side of the centre from the court.
-      return { geom: { type: 'Polygon', coordinates: [ring] }, centre: [mm(cx + inward[0] * 0.25 * h), mm(cy + inward[1] * 0.25 * h)] };
+      return {
+        geom: { type: 'Polygon', coordinates: [ring] },
+        centre: [mm(cx + inward[0] * 0.25 * h), mm(cy + inward[1] * 0.25 * h)],
+      };
     }
     default:
       return { geom: { type: 'Polygon', coordinates: [base(cx, cy, area)] }, centre: [mm(cx), mm(cy)] };
@@ -436,7 +561,11 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
   const zoneUnit = UNITS.findIndex((u) => u.kind === 'zone');
   const open = (k: number) => !d.river[k] && clsCode(k) !== '1003';
   const fringe = (k: number) =>
-    open(k) && !basic(k) && d.hill[k]! < 0.45 && (d.du[k]! < 7000 || d.unit[k] === zoneUnit) && clsCode(k) !== '0702';
+    open(k) &&
+    !basic(k) &&
+    d.hill[k]! < 0.45 &&
+    (d.du[k]! < 7000 || d.unit[k] === zoneUnit) &&
+    clsCode(k) !== '0702';
   const villageNear = (k: number, dist: number) => {
     const [x, y] = cellCentre(d.mesh, k);
     return d.villages.some((v) => v.radius > 0 && Math.hypot(v.x - x, v.y - y) < v.radius + dist);
@@ -453,7 +582,11 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
   const addApproval = (ring: Ring, u: number, opts: { before?: string; no?: string } = {}): number => {
     const no = opts.no ?? approvalNo();
     const year = Number(/〔(\d{4})〕/.exec(no)![1]);
-    const pzrq = dateBetween(r, `${year}-01-10`, year === 2017 ? (opts.before ?? '2017-09-30') : `${year}-12-28`);
+    const pzrq = dateBetween(
+      r,
+      `${year}-01-10`,
+      year === 2017 ? (opts.before ?? '2017-09-30') : `${year}-12-28`,
+    );
     const g = poly(ring);
     records.approval.push({
       geom: g,
@@ -488,11 +621,16 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     records.supply.push({
       geom: g,
       attrs: {
-        电子监管号: nums.unique((gg) => `3703062${year.slice(2)}B${String(gg.intIn(1, 99999)).padStart(5, '0')}`),
+        电子监管号: nums.unique(
+          (gg) => `3703062${year.slice(2)}B${String(gg.intIn(1, 99999)).padStart(5, '0')}`,
+        ),
         项目名称: `${townShort(u)}${r.pick(['厂房', '仓储', '商住', '研发中心', '物流园'])}项目`,
         用地单位: company(r),
         供地方式: way,
-        土地用途: way === '划拨' ? r.pick(['公共设施用地', '教育用地', '公路用地']) : r.pick(['工业用地', '仓储用地', '商服用地']),
+        土地用途:
+          way === '划拨'
+            ? r.pick(['公共设施用地', '教育用地', '公路用地'])
+            : r.pick(['工业用地', '仓储用地', '商服用地']),
         供地文号: no,
         供地日期: date,
         供地面积: ha(g),
@@ -543,7 +681,13 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
       attrs: {
         PWH: `周国土资临字〔${from.slice(0, 4)}〕${nums.serial(`临字${from.slice(0, 4)}`, [1, 5], [1, 3])}号`,
         YT: r.pick(['施工营地', '取土场', '施工便道', '材料堆场', '弃土场']),
-        SQDW: r.pick(['山东高速集团有限公司', '淄博市公路管理局', '周村区交通运输局', '国网淄博供电公司', company(r)]),
+        SQDW: r.pick([
+          '山东高速集团有限公司',
+          '淄博市公路管理局',
+          '周村区交通运输局',
+          '国网淄博供电公司',
+          company(r),
+        ]),
         QSRQ: from,
         ZZRQ: addDays(from, r.intIn(365, 729)),
         MJ: m2(g),
@@ -561,7 +705,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
   const hills = (k: number) => d.hill[k]! > 0.5 && open(k);
   // The hills do not grow with the scale: above 1 the mineral side stays as at scale 1.
   const mineralScale = Math.min(scale, 1);
-  const mineralCount = (id: string) => countAt(MINERAL_CATEGORIES.find((c) => c.id === id)!.n, mineralScale, 1);
+  const mineralCount = (id: string) =>
+    countAt(MINERAL_CATEGORIES.find((c) => c.id === id)!.n, mineralScale, 1);
   interface Licence {
     index: number;
     ring: Ring;
@@ -573,7 +718,12 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
   const exploration: Licence[] = [];
   const quarryQueue = [...d.quarries];
   /** A free site for a licence block of w × h metres: at an existing quarry, else in the hills, else anywhere outside town. */
-  const licenceSite = (w: number, h: number, rot: number, atQuarry: boolean): { ring: Ring; cells: number[]; k: number } | null => {
+  const licenceSite = (
+    w: number,
+    h: number,
+    rot: number,
+    atQuarry: boolean,
+  ): { ring: Ring; cells: number[]; k: number } | null => {
     const tryAt = (cx: number, cy: number, hillShare: number) => {
       const ring = rectRing(cx, cy, w, h, rot);
       const cells = place.block(ringBox(ring));
@@ -600,7 +750,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
   };
   const MINING_KZ = ['建筑石料用灰岩', '建筑石料用灰岩', '石灰岩', '耐火粘土', '铝土矿'];
   const addMining = (expired: boolean): Licence => {
-    const site = licenceSite(mr.range(300, 700), mr.range(250, 550), mr.range(-0.3, 0.3), true) ?? fail('采矿权');
+    const site =
+      licenceSite(mr.range(300, 700), mr.range(250, 550), mr.range(-0.3, 0.3), true) ?? fail('采矿权');
     const owner = place.reserve(site.cells);
     const u = d.unit[site.k]!;
     const kz = mr.pick(MINING_KZ);
@@ -613,7 +764,10 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     records.mining.push({
       geom: g,
       attrs: {
-        XKZH: nums.unique((gg) => `C370306${from.slice(0, 4)}${from.slice(5, 7)}7130${String(gg.intIn(1, 999999)).padStart(6, '0')}`),
+        XKZH: nums.unique(
+          (gg) =>
+            `C370306${from.slice(0, 4)}${from.slice(5, 7)}7130${String(gg.intIn(1, 999999)).padStart(6, '0')}`,
+        ),
         KSMC: `淄博市周村区${townShort(u)}${mr.pick(MOUNTAINS)}${kz}矿`,
         CKQR: `淄博${mr.pick(COMPANY_PLACE)}${kz === '铝土矿' || kz === '耐火粘土' ? '矿业' : '建材'}有限公司`,
         KZ: kz,
@@ -629,7 +783,10 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     return lic;
   };
   const nValidNeeded =
-    mineralCount('licensed') + mineralCount('beyond_boundary') + mineralCount('changed_mineral') + Math.ceil(mineralCount('no_activity') / 2);
+    mineralCount('licensed') +
+    mineralCount('beyond_boundary') +
+    mineralCount('changed_mineral') +
+    Math.ceil(mineralCount('no_activity') / 2);
   for (let i = 0; i < mineralCount('exploration_licence'); i++) {
     // Exploration blocks are large: placed first, and smaller when the hills are crowded.
     const [w, h] = [mr.range(1000, 1700), mr.range(800, 1400)];
@@ -644,9 +801,15 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     records.exploration.push({
       geom: g,
       attrs: {
-        XKZH: nums.unique((gg) => `T371${from.replace(/-/g, '')}${String(gg.intIn(1, 999999)).padStart(6, '0')}`),
+        XKZH: nums.unique(
+          (gg) => `T371${from.replace(/-/g, '')}${String(gg.intIn(1, 999999)).padStart(6, '0')}`,
+        ),
         XMMC: `山东省淄博市周村区${townShort(u)}${mr.pick(MOUNTAINS)}${kz}${mr.pick(['普查', '详查'])}`,
-        TKQR: mr.pick(['山东省第一地质矿产勘查院', '山东省地质矿产勘查开发局第七地质大队', '山东省鲁南地质工程勘察院']),
+        TKQR: mr.pick([
+          '山东省第一地质矿产勘查院',
+          '山东省地质矿产勘查开发局第七地质大队',
+          '山东省鲁南地质工程勘察院',
+        ]),
         KZ: kz,
         YXQQ: from,
         YXQZ: addDays(from, mr.intIn(730, 1095)),
@@ -658,14 +821,23 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
 
   for (let i = 0; i < nValidNeeded + countAt(3, mineralScale, 1); i++) addMining(false);
   for (let i = 0; i < mineralCount('expired_licence') + countAt(1, mineralScale, 0); i++) addMining(true);
-  const mineral: { geom: Areal; centre: Position; cat: Category; evidence: EvidenceRef | null; kz: string; traits: Trait[] }[] = [];
+  const mineral: {
+    geom: Areal;
+    centre: Position;
+    cat: Category;
+    evidence: EvidenceRef | null;
+    kz: string;
+    traits: Trait[];
+  }[] = [];
   const pitArea = (lic: Ring | null) => {
     const a = Math.min(40000, Math.max(2000, Math.exp(Math.log(9000) + 0.7 * mr.normal())));
     return lic ? Math.min(a, 0.45 * Math.abs(signedArea(lic))) : a;
   };
   const inLicence = (lic: Licence): Shape => {
     const [cx, cy] = ringCentre(lic.ring);
-    return fitInside(patchShape(mr, cx, cy, pitArea(lic.ring), 'blob', null, geos), lic.ring) ?? fail('矿产图斑');
+    return (
+      fitInside(patchShape(mr, cx, cy, pitArea(lic.ring), 'blob', null, geos), lic.ring) ?? fail('矿产图斑')
+    );
   };
   const ref = (layer: RecordLayer, lic: Licence): EvidenceRef => ({
     layer,
@@ -674,16 +846,29 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
   });
   const validQueue = [...validLicences];
   const takeValid = () => validQueue.shift() ?? fail('有效采矿权');
-  const otherKz = (kz: string) => mr.pick(['建筑石料用灰岩', '石灰岩', '耐火粘土', '铝土矿'].filter((x) => x !== kz));
+  const otherKz = (kz: string) =>
+    mr.pick(['建筑石料用灰岩', '石灰岩', '耐火粘土', '铝土矿'].filter((x) => x !== kz));
   for (const cat of MINERAL_CATEGORIES)
     for (let i = 0; i < mineralCount(cat.id); i++) {
       if (cat.id === 'licensed' || cat.id === 'changed_mineral') {
         const lic = takeValid();
         const s = inLicence(lic);
-        mineral.push({ ...s, cat, evidence: ref('mining', lic), kz: cat.id === 'licensed' ? lic.kz : otherKz(lic.kz), traits: [] });
+        mineral.push({
+          ...s,
+          cat,
+          evidence: ref('mining', lic),
+          kz: cat.id === 'licensed' ? lic.kz : otherKz(lic.kz),
+          traits: [],
+        });
       } else if (cat.id === 'expired_licence') {
         const lic = expiredLicences[i] ?? fail('过期采矿权');
-        mineral.push({ ...inLicence(lic), cat, evidence: ref('mining', lic), kz: lic.kz, traits: ['expired_licence'] });
+        mineral.push({
+          ...inLicence(lic),
+          cat,
+          evidence: ref('mining', lic),
+          kz: lic.kz,
+          traits: ['expired_licence'],
+        });
       } else if (cat.id === 'exploration_licence') {
         const lic = exploration[i] ?? fail('探矿权');
         mineral.push({ ...inLicence(lic), cat, evidence: ref('exploration', lic), kz: lic.kz, traits: [] });
@@ -697,7 +882,11 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
           const angle = mr.range(0, 2 * Math.PI);
           const target = mr.range(0.6, 0.75);
           const at = (t: number): Areal =>
-            poly(translateRing(shape0, lx + t * Math.cos(angle), ly + t * Math.sin(angle)).map(([x, y]) => [mm(x), mm(y)] as Position));
+            poly(
+              translateRing(shape0, lx + t * Math.cos(angle), ly + t * Math.sin(angle)).map(
+                ([x, y]) => [mm(x), mm(y)] as Position,
+              ),
+            );
           const share = (g: Areal) => measurer.overlap(g, poly(lic.ring)) / measurer.area(g);
           let lo = 0;
           let hi = 2000;
@@ -721,7 +910,11 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
       } else {
         // no_licence, or no_activity away from any licence: somewhere free in the hills.
         let got: Shape | null = null;
-        for (const pred of [hills, (k: number) => d.hill[k]! > 0.3 && open(k), (k: number) => open(k) && !d.core[k]]) {
+        for (const pred of [
+          hills,
+          (k: number) => d.hill[k]! > 0.3 && open(k),
+          (k: number) => open(k) && !d.core[k],
+        ]) {
           for (const k of place.candidates(pred)) {
             const [cx, cy] = place.spot(k);
             const shape = patchShape(mr, cx, cy, pitArea(null), 'blob', null, geos);
@@ -734,7 +927,13 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
           if (got) break;
         }
         if (!got) fail('矿产图斑');
-        mineral.push({ ...got!, cat, evidence: null, kz: mr.pick(['建筑石料用灰岩', '石灰岩', '耐火粘土']), traits: [] });
+        mineral.push({
+          ...got!,
+          cat,
+          evidence: null,
+          kz: mr.pick(['建筑石料用灰岩', '石灰岩', '耐火粘土']),
+          traits: [],
+        });
       }
     }
 
@@ -744,7 +943,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     trait: Trait | null;
   }
   const jobs: Job[] = [];
-  for (const cat of LAND_CATEGORIES) for (let i = 0; i < countAt(cat.n, scale, 2); i++) jobs.push({ cat, trait: null });
+  for (const cat of LAND_CATEGORIES)
+    for (let i = 0; i < countAt(cat.n, scale, 2); i++) jobs.push({ cat, trait: null });
   for (const t of TRAITS) {
     let left = countAt(t.n, scale, 1);
     for (let round = 0; left > 0 && round < 1000; round++) {
@@ -758,12 +958,32 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
   }
 
   const pr = rng.fork('patches');
-  const land: { geom: Areal; centre: Position; cat: Category; trait: Trait | null; evidence: EvidenceRef | null; remark: string | null }[] = [];
+  const land: {
+    geom: Areal;
+    centre: Position;
+    cat: Category;
+    trait: Trait | null;
+    evidence: EvidenceRef | null;
+    remark: string | null;
+  }[] = [];
   const styleOf = (cat: string): Style =>
-    cat === 'facility' || cat === 'linkage' ? 'block' : cat === 'no_change' || cat === 'temporary' ? 'blob' : pr.chance(0.6) ? 'block' : 'blob';
+    cat === 'facility' || cat === 'linkage'
+      ? 'block'
+      : cat === 'no_change' || cat === 'temporary'
+        ? 'blob'
+        : pr.chance(0.6)
+          ? 'block'
+          : 'blob';
 
   /** Places a record outline with a patch inside it; the patch keeps `fraction` of the record's area. */
-  const inside = (key: string, pred: CellPred, minShare: number, fraction: [number, number], job: Job, inner = 1) => {
+  const inside = (
+    key: string,
+    pred: CellPred,
+    minShare: number,
+    fraction: [number, number],
+    job: Job,
+    inner = 1,
+  ) => {
     for (const k of place.walk(key, pred)) {
       const [cx, cy] = place.spot(k);
       const area = patchArea(pr, job.cat.id === 'approved');
@@ -780,10 +1000,24 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     return null;
   };
   /** Places a patch with no record under it. */
-  const free = (key: string, pred: CellPred, minShare: number, job: Job, accept: (g: Areal) => boolean = () => true) => {
+  const free = (
+    key: string,
+    pred: CellPred,
+    minShare: number,
+    job: Job,
+    accept: (g: Areal) => boolean = () => true,
+  ) => {
     for (const k of place.walk(key, pred)) {
       const [cx, cy] = place.spot(k);
-      const shape = patchShape(pr, cx, cy, patchArea(pr, job.cat.id === 'illegal'), styleOf(job.cat.id), job.trait, geos);
+      const shape = patchShape(
+        pr,
+        cx,
+        cy,
+        patchArea(pr, job.cat.id === 'illegal'),
+        styleOf(job.cat.id),
+        job.trait,
+        geos,
+      );
       const cells = place.block(arealBox(shape.geom));
       if (!cells || place.share(cells, pred) < minShare) continue;
       if (!accept(shape.geom)) continue;
@@ -793,7 +1027,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     return null;
   };
   const remark = (options: string[], p = 0.35) => (pr.chance(p) ? pr.pick(options) : null);
-  const shrink = (ring: Ring, f: number): Ring => scaleRing(ring, ...ringCentre(ring), f).map(([x, y]) => [mm(x), mm(y)]);
+  const shrink = (ring: Ring, f: number): Ring =>
+    scaleRing(ring, ...ringCentre(ring), f).map(([x, y]) => [mm(x), mm(y)]);
   let unitLines: [number, number][] | null = null;
 
   for (const job of jobs) {
@@ -801,7 +1036,7 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     let geom: Areal;
     let centre: Position;
     let evidence: EvidenceRef | null = null;
-    let bz: string | null = null;
+    let bz: string | null;
     if (id === 'approved' || id === 'supplied') {
       const got = inside('fringe', fringe, 1, [0.45, 0.8], job, id === 'supplied' ? 0.96 : 1) ?? fail(id);
       const ai = addApproval(got.recordRing, got.unit);
@@ -813,7 +1048,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
       ({ geom, centre } = got.shape);
       bz = remark(['新建厂房', '在建', '硬化地面', '新建住宅小区']);
     } else if (id === 'linkage') {
-      const pred = (k: number) => fringe(k) || (open(k) && !basic(k) && d.hill[k]! < 0.62 && villageNear(k, 1000));
+      const pred = (k: number) =>
+        fringe(k) || (open(k) && !basic(k) && d.hill[k]! < 0.62 && villageNear(k, 1000));
       const got = inside(id, pred, 1, [0.45, 0.8], job) ?? fail(id);
       const li = addLinkage(got.recordRing, got.unit);
       evidence = { layer: 'linkage', index: li, number: String(records.linkage[li]!.attrs.PFWH) };
@@ -823,7 +1059,13 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
       const pred = (k: number) => cultivated(k) && !basic(k) && !d.core[k];
       const got =
         inside(id, pred, 0.8, [0.5, 0.85], job) ??
-        inside(`${id}-wide`, (k) => (cultivated(k) || clsCode(k) === '1202') && !d.core[k], 0.8, [0.5, 0.85], job) ??
+        inside(
+          `${id}-wide`,
+          (k) => (cultivated(k) || clsCode(k) === '1202') && !d.core[k],
+          0.8,
+          [0.5, 0.85],
+          job,
+        ) ??
         fail(id);
       const fi = addFacility(got.recordRing, got.unit);
       evidence = { layer: 'facility', index: fi, number: String(records.facility[fi]!.attrs.BABH) };
@@ -847,7 +1089,13 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
         const angle = pr.range(0, 2 * Math.PI);
         const at = (t: number): Areal => ({
           type: 'Polygon',
-          coordinates: [translateRing((shape0.geom as { coordinates: Ring[] }).coordinates[0]!, cx + t * Math.cos(angle), cy + t * Math.sin(angle)).map(([x, y]) => [mm(x), mm(y)] as Position)],
+          coordinates: [
+            translateRing(
+              (shape0.geom as { coordinates: Ring[] }).coordinates[0]!,
+              cx + t * Math.cos(angle),
+              cy + t * Math.sin(angle),
+            ).map(([x, y]) => [mm(x), mm(y)] as Position),
+          ],
         });
         const share = (g: Areal) => {
           const x = geos.intersection(g, poly(approval));
@@ -893,7 +1141,10 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
         if (!cells || place.share(cells, pred) < 0.85) continue;
         place.reserve(cells);
         // The bend point on the centre line is inside the strip.
-        got = { geom: poly(ring), centre: [mm(x0 + (length / 2) * Math.cos(angle)), mm(y0 + (length / 2) * Math.sin(angle))] };
+        got = {
+          geom: poly(ring),
+          centre: [mm(x0 + (length / 2) * Math.cos(angle)), mm(y0 + (length / 2) * Math.sin(angle))],
+        };
         break;
       }
       if (!got) fail(id);
@@ -912,7 +1163,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
       ({ geom, centre } = got);
       bz = remark(['新建厂房', '疑似住宅', '硬化场地']);
     } else if (id === 'illegal') {
-      const pred = (k: number) => open(k) && !basic(k) && !(d.core[k] && LAND_CLASSES[d.cls[k]!]!.group === 'construction');
+      const pred = (k: number) =>
+        open(k) && !basic(k) && !(d.core[k] && LAND_CLASSES[d.cls[k]!]!.group === 'construction');
       const got = free(id, pred, 1, job) ?? fail(id);
       ({ geom, centre } = got);
       bz = remark(['新建厂房', '疑似住宅', '硬化场地', '在建']);
@@ -970,10 +1222,21 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     }
   };
   const nApproved = land.filter((p) => p.cat.id === 'approved' || p.cat.id === 'supplied').length;
-  decoy(Math.round(nApproved * 0.5), (k) => open(k) && (d.core[k] === 1 || d.unit[k] === zoneUnit), (ring, u) => {
-    const ai = addApproval(ring, u, r.chance(0.3) && records.approval.length > 0 ? { no: String(r.pick(records.approval).attrs.PZWH) } : {});
-    if (r.chance(0.5)) addSupply(shrink(ring, 0.96), u, ai);
-  }, [8000, 60000]);
+  decoy(
+    Math.round(nApproved * 0.5),
+    (k) => open(k) && (d.core[k] === 1 || d.unit[k] === zoneUnit),
+    (ring, u) => {
+      const ai = addApproval(
+        ring,
+        u,
+        r.chance(0.3) && records.approval.length > 0
+          ? { no: String(r.pick(records.approval).attrs.PZWH) }
+          : {},
+      );
+      if (r.chance(0.5)) addSupply(shrink(ring, 0.96), u, ai);
+    },
+    [8000, 60000],
+  );
   decoy(countAt(20, scale, 1), (k) => cultivated(k) && !basic(k) && !d.core[k], addFacility, [2000, 15000]);
   decoy(countAt(10, scale, 1), (k) => open(k) && !d.core[k] && d.hill[k]! < 0.7, addTemporary, [3000, 20000]);
   decoy(countAt(8, scale, 1), (k) => fringe(k) && villageNear(k, 800), addLinkage, [10000, 50000]);
@@ -1012,7 +1275,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
       note: p.cat.note,
     };
   };
-  const sceneOf = (x: number) => SCENES[Math.min(2, Math.max(0, Math.floor(((x - d.mesh.x0) / (d.mesh.nx * d.mesh.cell)) * 3)))]!;
+  const sceneOf = (x: number) =>
+    SCENES[Math.min(2, Math.max(0, Math.floor(((x - d.mesh.x0) / (d.mesh.nx * d.mesh.cell)) * 3)))]!;
   const villageCode = (centre: Position): { unit: number; code: string } => {
     let k = cellCentreIndex(d, centre[0], centre[1]);
     if (k < 0 || d.unit[k]! < 0) k = nearestInside(d, centre);

@@ -52,16 +52,19 @@ export function pointInRing(p: Position, ring: readonly Position[]): boolean {
 /** Convex hull (Andrew's monotone chain) as a closed counter-clockwise ring. */
 export function convexHull(points: readonly Position[]): Ring {
   const pts = [...points].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const cross = (o: Position, a: Position, b: Position) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const cross = (o: Position, a: Position, b: Position) =>
+    (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
   const lower: Position[] = [];
   for (const p of pts) {
-    while (lower.length >= 2 && cross(lower[lower.length - 2]!, lower[lower.length - 1]!, p) <= 0) lower.pop();
+    while (lower.length >= 2 && cross(lower[lower.length - 2]!, lower[lower.length - 1]!, p) <= 0)
+      lower.pop();
     lower.push(p);
   }
   const upper: Position[] = [];
   for (let i = pts.length - 1; i >= 0; i--) {
     const p = pts[i]!;
-    while (upper.length >= 2 && cross(upper[upper.length - 2]!, upper[upper.length - 1]!, p) <= 0) upper.pop();
+    while (upper.length >= 2 && cross(upper[upper.length - 2]!, upper[upper.length - 1]!, p) <= 0)
+      upper.pop();
     upper.push(p);
   }
   lower.pop();
@@ -101,7 +104,10 @@ function orient2(a: Position, b: Position, c: Position): number {
 
 function onSegment(a: Position, b: Position, p: Position): boolean {
   return (
-    Math.min(a[0], b[0]) <= p[0] && p[0] <= Math.max(a[0], b[0]) && Math.min(a[1], b[1]) <= p[1] && p[1] <= Math.max(a[1], b[1])
+    Math.min(a[0], b[0]) <= p[0] &&
+    p[0] <= Math.max(a[0], b[0]) &&
+    Math.min(a[1], b[1]) <= p[1] &&
+    p[1] <= Math.max(a[1], b[1])
   );
 }
 
@@ -176,7 +182,9 @@ export function mm(v: number): number {
 function place(points: Position[], cx: number, cy: number, rotation: number, scale: number): Ring {
   const c = Math.cos(rotation);
   const s = Math.sin(rotation);
-  return closeRing(points.map(([x, y]) => [mm(cx + scale * (x * c - y * s)), mm(cy + scale * (x * s + y * c))]));
+  return closeRing(
+    points.map(([x, y]) => [mm(cx + scale * (x * c - y * s)), mm(cy + scale * (x * s + y * c))]),
+  );
 }
 
 /**
@@ -237,7 +245,14 @@ export function blockRing(rng: Rng, cx: number, cy: number, area: number, o: Sha
  * A long thin strip (a rural road or a ditch): `length` × `width` metres from (x, y) at `angle`,
  * with one gentle bend half-way.
  */
-export function stripRing(x: number, y: number, length: number, width: number, angle: number, bend: number): Ring {
+export function stripRing(
+  x: number,
+  y: number,
+  length: number,
+  width: number,
+  angle: number,
+  bend: number,
+): Ring {
   const half = length / 2;
   const a1 = angle;
   const a2 = angle + bend;
@@ -258,10 +273,7 @@ export function stripRing(x: number, y: number, length: number, width: number, a
     [end[0] + n2[0], end[1] + n2[1]],
     [mid[0] + nmk[0], mid[1] + nmk[1]],
   ];
-  return oriented(
-    closeRing(pts.map(([px, py]) => [mm(px), mm(py)])),
-    true,
-  );
+  return oriented(closeRing(pts.map(([px, py]) => [mm(px), mm(py)])), true);
 }
 
 /** A convex record outline (an approval, a filing): the hull of jittered points on an ellipse. */

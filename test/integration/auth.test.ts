@@ -124,8 +124,13 @@ for (const engine of engines()) {
       const m = await app.inject({ url: '/api/auth/me', headers: { cookie: `weipian_session=${token}` } });
       assert.equal(m.statusCode, 200);
       assert.deepEqual(
-        { username: m.json().user.username, csrf: m.json().csrfToken, policies: m.json().policies },
-        { username: 'wang', csrf: body.csrfToken, policies: {} },
+        {
+          username: m.json().user.username,
+          csrf: m.json().csrfToken,
+          adminDenied: m.json().policies['user.admin'].reason,
+          readAllowed: m.json().policies['patch.read'].allow,
+        },
+        { username: 'wang', csrf: body.csrfToken, adminDenied: 'role_not_allowed', readAllowed: true },
       );
       assert.equal(await n(`login_attempts WHERE username = 'wang' AND outcome = 'success'`), 1);
     });
@@ -354,15 +359,14 @@ for (const engine of engines()) {
       const denied = await app.inject({ url: '/api/users', headers: { cookie: reviewer.cookie } });
       assert.equal(denied.statusCode, 403);
       assert.deepEqual(denied.json().error, {
-        code: 'forbidden_role',
-        message: '只有分局管理员可以进行此操作（您的角色：分局审核员）',
-        details: { role: 'reviewer', allowed: ['bureau_admin'] },
+        code: 'role_not_allowed',
+        message: '分局审核员不能管理用户（可以的角色：分局管理员）',
       });
       for (const url of ['/api/users', '/api/users/1/disable', '/api/users/1/reset-password']) {
         const payload = url === '/api/users' ? { username: 'sneaky', role: 'bureau_admin' } : {};
         const r = await app.inject({ method: 'POST', url, headers: as(reviewer), payload });
         assert.equal(r.statusCode, 403, url);
-        assert.equal(r.json().error.code, 'forbidden_role', url);
+        assert.equal(r.json().error.code, 'role_not_allowed', url);
       }
       assert.equal(await n('users'), before);
       assert.equal((await user('admin')).disabled_at, null);
@@ -434,7 +438,7 @@ for (const engine of engines()) {
       });
       assert.equal(changed.statusCode, 200);
       const nowForbidden = await app.inject({ url: '/api/users', headers: { cookie: z.cookie } });
-      assert.equal(nowForbidden.json().error.code, 'forbidden_role');
+      assert.equal(nowForbidden.json().error.code, 'role_not_allowed');
 
       const list = await app.inject({ url: '/api/users', headers: { cookie: admin.cookie } });
       assert.equal(list.statusCode, 200);

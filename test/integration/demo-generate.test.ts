@@ -13,7 +13,14 @@ import Flatbush from 'flatbush';
 import ExcelJS from 'exceljs';
 import { engines, freshDb, type TestDb } from '../helpers/db.ts';
 import { runCli } from '../helpers/cli.ts';
-import { buildDemoFiles, generateDemo, LAND_DIR, MINERAL_DIR, REFERENCE_DIR, type DemoManifest } from '../../src/demo/generate.ts';
+import {
+  buildDemoFiles,
+  generateDemo,
+  LAND_DIR,
+  MINERAL_DIR,
+  REFERENCE_DIR,
+  type DemoManifest,
+} from '../../src/demo/generate.ts';
 import { LAND_CATEGORIES, MINERAL_CATEGORIES, type PatchTruth } from '../../src/demo/scenario.ts';
 import { openVectorSource } from '../../src/formats/vector-source.ts';
 import { initGeos, type Geos } from '../../src/geo/geos.ts';
@@ -112,7 +119,21 @@ describe('demo generate (scale 0.1)', () => {
       assert.equal(bytes.length, f.bytes, f.path);
       assert.equal(sha256(bytes), f.sha256, f.path);
     }
-    for (const name of ['行政区', '镇街界线', '地类图斑', '耕地', '永久基本农田', '土地利用总体规划', '农用地转用征收批准', '供地', '增减挂钩', '设施农用地', '临时用地', '采矿权', '探矿权'])
+    for (const name of [
+      '行政区',
+      '镇街界线',
+      '地类图斑',
+      '耕地',
+      '永久基本农田',
+      '土地利用总体规划',
+      '农用地转用征收批准',
+      '供地',
+      '增减挂钩',
+      '设施农用地',
+      '临时用地',
+      '采矿权',
+      '探矿权',
+    ])
       for (const ext of ['shp', 'shx', 'dbf', 'prj', 'cpg'])
         assert.ok(onDisk.includes(`${REFERENCE_DIR}/${name}.${ext}`), `${name}.${ext}`);
     const land = `${LAND_DIR}/土地卫片图斑`;
@@ -135,7 +156,10 @@ describe('demo generate (scale 0.1)', () => {
     const parcels = manifest.layers.find((l) => l.importAs === 'land-use')!.features;
     assert.ok(parcels >= 3000 && parcels <= 4000, `about 3,000 parcels: ${parcels}`);
     // 周村区 is about 263 km²; the demo district 260–310 km², inside 117°41′–117°58′E, 36°39′–36°54′N.
-    assert.ok(manifest.district.areaM2 > 260e6 && manifest.district.areaM2 < 310e6, `${manifest.district.areaM2}`);
+    assert.ok(
+      manifest.district.areaM2 > 260e6 && manifest.district.areaM2 < 310e6,
+      `${manifest.district.areaM2}`,
+    );
     const [district] = await readLayer(ref('行政区'));
     const toGeo = toCgcs2000(getCrs('EPSG:4527'));
     const b = bboxOf(district!.geom);
@@ -208,32 +232,47 @@ describe('demo generate (scale 0.1)', () => {
     }
     assert.ok(Math.abs(sum - planeArea(district!.geom)) < 0.01 * units.length);
     for (let i = 0; i < units.length; i++)
-      for (let j = i + 1; j < units.length; j++) assert.ok(overlap(geos, units[i]!.geom, units[j]!.geom) < 0.01);
+      for (let j = i + 1; j < units.length; j++)
+        assert.ok(overlap(geos, units[i]!.geom, units[j]!.geom) < 0.01);
     // The streets are the built-up middle: closer to the district's centre than any town's land.
     const c = bboxOf(district!.geom);
     const mid = [(c.minx + c.maxx) / 2, (c.miny + c.maxy) / 2];
     for (const u of units.slice(0, 5)) {
       const b = bboxOf(u.geom);
-      assert.ok(Math.hypot((b.minx + b.maxx) / 2 - mid[0]!, (b.miny + b.maxy) / 2 - mid[1]!) < 6000, String(u.attrs.DWMC));
+      assert.ok(
+        Math.hypot((b.minx + b.maxx) / 2 - mid[0]!, (b.miny + b.maxy) / 2 - mid[1]!) < 6000,
+        String(u.attrs.DWMC),
+      );
     }
     const byCode = new Map(units.map((u) => [String(u.attrs.DWDM), u.geom]));
     const parcels = await readLayer(ref('地类图斑'));
     for (const p of parcels) {
       const u = byCode.get(String(p.attrs.ZLDWDM));
       assert.ok(u, `parcel unit ${String(p.attrs.ZLDWDM)}`);
-      assert.ok(Math.abs(overlap(geos, p.geom, u) - planeArea(p.geom)) < 0.01, `parcel ${String(p.attrs.BSM)} inside its unit`);
+      assert.ok(
+        Math.abs(overlap(geos, p.geom, u) - planeArea(p.geom)) < 0.01,
+        `parcel ${String(p.attrs.BSM)} inside its unit`,
+      );
     }
   });
 
   it('has every ground-truth category, and the categories hold on the map', async () => {
     for (const c of LAND_CATEGORIES) assert.ok(manifest.counts.land.byCategory[c.id]! >= 2, `land ${c.id}`);
-    for (const c of MINERAL_CATEGORIES) assert.ok(manifest.counts.mineral.byCategory[c.id]! >= 1, `mineral ${c.id}`);
+    for (const c of MINERAL_CATEGORIES)
+      assert.ok(manifest.counts.mineral.byCategory[c.id]! >= 1, `mineral ${c.id}`);
     for (const t of ['holes', 'multipart', 'invalid_bowtie', 'invalid_self_touching', 'straddles_units'])
       assert.ok(manifest.counts.land.byTrait[t]! >= 1, `trait ${t}`);
     assert.ok(manifest.counts.mineral.byTrait.expired_licence! >= 1);
 
-    const land = new Map((await readLayer(path.join(dir, LAND_DIR, '土地卫片图斑.shp'))).map((p) => [String(p.attrs.JCBH), p]));
-    const mineral = new Map((await readLayer(path.join(dir, MINERAL_DIR, '矿产卫片图斑.shp'))).map((p) => [String(p.attrs.JCBH), p]));
+    const land = new Map(
+      (await readLayer(path.join(dir, LAND_DIR, '土地卫片图斑.shp'))).map((p) => [String(p.attrs.JCBH), p]),
+    );
+    const mineral = new Map(
+      (await readLayer(path.join(dir, MINERAL_DIR, '矿产卫片图斑.shp'))).map((p) => [
+        String(p.attrs.JCBH),
+        p,
+      ]),
+    );
     const layer = {
       approval: await readLayer(ref('农用地转用征收批准')),
       supply: await readLayer(ref('供地')),
@@ -256,18 +295,45 @@ describe('demo generate (scale 0.1)', () => {
     };
 
     // Fully inside its record: approval, supply, linkage, facility filing, temporary use, licence.
-    for (const cat of ['approved', 'supplied', 'linkage', 'facility', 'temporary', 'licensed', 'expired_licence', 'exploration_licence', 'changed_mineral'])
+    for (const cat of [
+      'approved',
+      'supplied',
+      'linkage',
+      'facility',
+      'temporary',
+      'licensed',
+      'expired_licence',
+      'exploration_licence',
+      'changed_mineral',
+    ])
       for (const t of truths(cat)) {
         const rec = layer[t.evidence!.layer][t.evidence!.index]!;
         const { g } = geomOf(t);
-        assert.ok(Math.abs(overlap(geos, g, rec.geom) - planeArea(g)) < 0.01, `${cat} ${t.jcbh} inside ${t.evidence!.number}`);
+        assert.ok(
+          Math.abs(overlap(geos, g, rec.geom) - planeArea(g)) < 0.01,
+          `${cat} ${t.jcbh} inside ${t.evidence!.number}`,
+        );
         assert.equal(t.insideShare, 1);
-        assert.equal(String(rec.attrs.PZWH ?? rec.attrs.供地文号 ?? rec.attrs.PFWH ?? rec.attrs.BABH ?? rec.attrs.PWH ?? rec.attrs.XKZH), t.evidence!.number);
+        assert.equal(
+          String(
+            rec.attrs.PZWH ??
+              rec.attrs.供地文号 ??
+              rec.attrs.PFWH ??
+              rec.attrs.BABH ??
+              rec.attrs.PWH ??
+              rec.attrs.XKZH,
+          ),
+          t.evidence!.number,
+        );
       }
     for (const t of truths('supplied')) {
       // …and the supply lies inside an approval.
       const sup = layer.supply[t.evidence!.index]!;
-      assert.ok(Math.abs(overlapWithLayer(geos, sup.geom, layer.approval, index(layer.approval)) - planeArea(sup.geom)) < 0.01);
+      assert.ok(
+        Math.abs(
+          overlapWithLayer(geos, sup.geom, layer.approval, index(layer.approval)) - planeArea(sup.geom),
+        ) < 0.01,
+      );
     }
     // 批少占多: about 60 % inside the approval.
     for (const t of truths('partly_approved')) {
@@ -280,7 +346,9 @@ describe('demo generate (scale 0.1)', () => {
     for (const cat of ['illegal', 'illegal_basic_farmland', 'no_change', 'rural_road', 'straddling'])
       for (const t of truths(cat)) {
         const { g } = geomOf(t);
-        recordLayers.forEach((l, k) => assert.ok(overlapWithLayer(geos, g, l, recordIndexes[k]!) < 0.01, `${cat} ${t.jcbh} has no record`));
+        recordLayers.forEach((l, k) =>
+          assert.ok(overlapWithLayer(geos, g, l, recordIndexes[k]!) < 0.01, `${cat} ${t.jcbh} has no record`),
+        );
         assert.equal(t.evidence, null);
       }
     // Clearly illegal on basic farmland: at least half of it.
@@ -295,14 +363,18 @@ describe('demo generate (scale 0.1)', () => {
     for (const t of truths('straddling')) {
       const { g } = geomOf(t);
       const shares = units.map((u) => overlap(geos, g, u.geom) / planeArea(g)).filter((s) => s > 0);
-      assert.ok(shares.length >= 2 && shares.filter((s) => s >= 0.2).length >= 2, `${t.jcbh}: ${shares.join(', ')}`);
+      assert.ok(
+        shares.length >= 2 && shares.filter((s) => s >= 0.2).length >= 2,
+        `${t.jcbh}: ${shares.join(', ')}`,
+      );
       assert.ok(t.traits.includes('straddles_units'));
     }
     // Rural roads are long and thin: mean width 2·area / perimeter under 8 m.
     for (const t of truths('rural_road')) {
       const ring = (geomOf(t).p.geom as { coordinates: number[][][] }).coordinates[0]!;
       let perimeter = 0;
-      for (let i = 1; i < ring.length; i++) perimeter += Math.hypot(ring[i]![0]! - ring[i - 1]![0]!, ring[i]![1]! - ring[i - 1]![1]!);
+      for (let i = 1; i < ring.length; i++)
+        perimeter += Math.hypot(ring[i]![0]! - ring[i - 1]![0]!, ring[i]![1]! - ring[i - 1]![1]!);
       assert.ok((2 * planeArea(geomOf(t).p.geom)) / perimeter < 8, t.jcbh);
     }
     // Structural traits are in the delivered geometry itself.
@@ -311,8 +383,10 @@ describe('demo generate (scale 0.1)', () => {
       const v = geos.validity(p.geom);
       const invalid = t.traits.includes('invalid_bowtie') || t.traits.includes('invalid_self_touching');
       assert.equal(v.valid, !invalid, `${t.jcbh} ${t.traits.join(',')}: ${v.reason}`);
-      if (t.traits.includes('holes')) assert.ok(p.geom.type === 'Polygon' && p.geom.coordinates.length === 2, t.jcbh);
-      if (t.traits.includes('multipart')) assert.ok(p.geom.type === 'MultiPolygon' && p.geom.coordinates.length === 2, t.jcbh);
+      if (t.traits.includes('holes'))
+        assert.ok(p.geom.type === 'Polygon' && p.geom.coordinates.length === 2, t.jcbh);
+      if (t.traits.includes('multipart'))
+        assert.ok(p.geom.type === 'MultiPolygon' && p.geom.coordinates.length === 2, t.jcbh);
     }
     // Minerals: 越界 partly outside, 无证 outside every licence, 以采代探 clear of mining licences,
     // an expired licence ended before the image, a changed mineral differs from the licence's.
@@ -324,14 +398,22 @@ describe('demo generate (scale 0.1)', () => {
     const exploration = index(layer.exploration);
     for (const t of truths('no_licence')) {
       const { g } = geomOf(t);
-      assert.ok(overlapWithLayer(geos, g, layer.mining, mining) < 0.01 && overlapWithLayer(geos, g, layer.exploration, exploration) < 0.01);
+      assert.ok(
+        overlapWithLayer(geos, g, layer.mining, mining) < 0.01 &&
+          overlapWithLayer(geos, g, layer.exploration, exploration) < 0.01,
+      );
     }
-    for (const t of truths('exploration_licence')) assert.ok(overlapWithLayer(geos, geomOf(t).g, layer.mining, mining) < 0.01);
+    for (const t of truths('exploration_licence'))
+      assert.ok(overlapWithLayer(geos, geomOf(t).g, layer.mining, mining) < 0.01);
     for (const t of [...truths('expired_licence'), ...truths('licensed')]) {
       const lic = layer.mining[t.evidence!.index]!;
       const hsx = geomOf(t).p.attrs.HSX as Date;
       const end = lic.attrs.YXQZ as Date;
-      assert.equal(end < hsx, t.category === 'expired_licence', `${t.jcbh}: licence ends ${String(end)}, image ${String(hsx)}`);
+      assert.equal(
+        end < hsx,
+        t.category === 'expired_licence',
+        `${t.jcbh}: licence ends ${String(end)}, image ${String(hsx)}`,
+      );
     }
     for (const t of truths('changed_mineral'))
       assert.notEqual(geomOf(t).p.attrs.KZ, layer.mining[t.evidence!.index]!.attrs.KZ);
@@ -341,21 +423,37 @@ describe('demo generate (scale 0.1)', () => {
       assert.match(t.jcbh, /^3703062017\d{5}$/);
       assert.match(String(p.attrs.XZQDM), /^370306\d{6}$/);
       assert.ok(Math.abs((p.attrs.JCMJ as number) - (t.areaM2 * 3) / 2000) <= 0.005 + 1e-9, t.jcbh);
-      assert.equal(Object.keys(p.attrs).some((k) => /truth|category|verdict/i.test(k)), false);
+      assert.equal(
+        Object.keys(p.attrs).some((k) => /truth|category|verdict/i.test(k)),
+        false,
+      );
     }
   });
 
   it('depends on the seed only: same seed, same bytes; another seed, other bytes', async () => {
     const again = await buildDemoFiles({ seed: SEED, scale: SCALE });
     const onDisk = new Map(manifest.files.map((f) => [f.path, f.sha256]));
-    for (const [p, bytes] of again.files) if (p !== 'manifest.json') assert.equal(sha256(bytes), onDisk.get(p), p);
-    assert.equal(sha256(again.files.get('manifest.json')!), sha256(await readFile(path.join(dir, 'manifest.json'))));
+    for (const [p, bytes] of again.files)
+      if (p !== 'manifest.json') assert.equal(sha256(bytes), onDisk.get(p), p);
+    assert.equal(
+      sha256(again.files.get('manifest.json')!),
+      sha256(await readFile(path.join(dir, 'manifest.json'))),
+    );
     const other = await buildDemoFiles({ seed: SEED + 1, scale: SCALE });
-    for (const p of [`${REFERENCE_DIR}/地类图斑.shp`, `${REFERENCE_DIR}/镇街界线.shp`, `${LAND_DIR}/土地卫片图斑.shp`, `${LAND_DIR}/土地卫片图斑.dbf`, `${MINERAL_DIR}/矿产卫片图斑一张表.xlsx`, `${MINERAL_DIR}/矿产卫片图斑.gpkg`])
+    for (const p of [
+      `${REFERENCE_DIR}/地类图斑.shp`,
+      `${REFERENCE_DIR}/镇街界线.shp`,
+      `${LAND_DIR}/土地卫片图斑.shp`,
+      `${LAND_DIR}/土地卫片图斑.dbf`,
+      `${MINERAL_DIR}/矿产卫片图斑一张表.xlsx`,
+      `${MINERAL_DIR}/矿产卫片图斑.gpkg`,
+    ])
       assert.notEqual(sha256(other.files.get(p)!), onDisk.get(p), p);
     // Every geometry differs; only the .prj/.cpg and the attribute tables of the district and the
     // units (codes and names, the same in every seed) may coincide.
-    const same = [...other.files.keys()].filter((p) => p !== 'manifest.json' && onDisk.get(p) === sha256(other.files.get(p)!));
+    const same = [...other.files.keys()].filter(
+      (p) => p !== 'manifest.json' && onDisk.get(p) === sha256(other.files.get(p)!),
+    );
     assert.ok(
       same.every((p) => /\.(prj|cpg)$/.test(p) || /\/(行政区|镇街界线)\.dbf$/.test(p)),
       same.join(', '),
@@ -371,7 +469,12 @@ describe('demo generate (scale 0.1)', () => {
     const xi = header.indexOf('中心点X') + 1;
     const yi = header.indexOf('中心点Y') + 1;
     assert.ok(xi > 0 && yi === xi + 1, header.join(','));
-    const shp = new Map((await readLayer(path.join(dir, MINERAL_DIR, '矿产卫片图斑.shp'))).map((p) => [String(p.attrs.JCBH), p]));
+    const shp = new Map(
+      (await readLayer(path.join(dir, MINERAL_DIR, '矿产卫片图斑.shp'))).map((p) => [
+        String(p.attrs.JCBH),
+        p,
+      ]),
+    );
     let rows = 0;
     for (let r = 3; r <= ws.rowCount; r++) {
       const row = ws.getRow(r);
@@ -434,8 +537,14 @@ describe('demo generate (scale 0.1)', () => {
       after(() => t.drop());
 
       it('imports every layer and both deliveries through the real importer with the Chinese intact', async () => {
-        for (const l of manifest.layers.filter((x) => x.format === 'shapefile' && x.importAs !== 'patches' && !x.importAs.startsWith('（'))) {
-          const s = await importLayer(t.db, path.join(dir, ...l.file.split('/')), { type: l.importAs, actor: 'tester', maxUnzippedBytes: 1 << 30 });
+        for (const l of manifest.layers.filter(
+          (x) => x.format === 'shapefile' && x.importAs !== 'patches' && !x.importAs.startsWith('（'),
+        )) {
+          const s = await importLayer(t.db, path.join(dir, ...l.file.split('/')), {
+            type: l.importAs,
+            actor: 'tester',
+            maxUnzippedBytes: 1 << 30,
+          });
           assert.equal(s.imported, l.features, l.file);
           assert.equal(s.encoding, 'gbk', l.file);
           assert.equal(s.crs, 'EPSG:4527', l.file);
@@ -457,7 +566,10 @@ describe('demo generate (scale 0.1)', () => {
         );
         const byType = new Map(names.map((r) => [r.t, r.n.split('|')]));
         assert.ok(byType.get('land-use')!.includes('旱地') && byType.get('land-use')!.includes('农村宅基地'));
-        assert.deepEqual(byType.get('planning')!.sort(), ['允许建设区', '有条件建设区', '禁止建设区', '限制建设区'].sort());
+        assert.deepEqual(
+          byType.get('planning')!.sort(),
+          ['允许建设区', '有条件建设区', '禁止建设区', '限制建设区'].sort(),
+        );
         assert.ok(byType.get('supply')!.every((n) => /有限公司$/.test(n)));
         assert.ok(byType.get('mining-right')!.every((n) => /^淄博市周村区.+矿$/.test(n)));
 
@@ -470,8 +582,14 @@ describe('demo generate (scale 0.1)', () => {
           maxUnzippedBytes: 1 << 30,
         });
         assert.equal(land.imported, manifest.counts.land.total);
-        assert.equal(land.repaired.length, manifest.counts.land.byTrait.invalid_bowtie! + manifest.counts.land.byTrait.invalid_self_touching!);
-        const rows = await listPatches(t.db, { batchId: (await t.db.query<{ id: number }>("SELECT id FROM batches WHERE slug = 'demo-land'"))[0]!.id });
+        assert.equal(
+          land.repaired.length,
+          manifest.counts.land.byTrait.invalid_bowtie! + manifest.counts.land.byTrait.invalid_self_touching!,
+        );
+        const rows = await listPatches(t.db, {
+          batchId: (await t.db.query<{ id: number }>("SELECT id FROM batches WHERE slug = 'demo-land'"))[0]!
+            .id,
+        });
         const truth = new Map(manifest.patches.map((p) => [p.jcbh, p]));
         for (const r of rows) {
           const want = truth.get(r.jcbh)!;
@@ -492,9 +610,15 @@ describe('demo generate (scale 0.1)', () => {
           maxUnzippedBytes: 1 << 30,
         });
         assert.equal(shp.imported, manifest.counts.mineral.total);
-        const mineralId = (await t.db.query<{ id: number }>("SELECT id FROM batches WHERE slug = 'demo-mineral'"))[0]!.id;
+        const mineralId = (
+          await t.db.query<{ id: number }>("SELECT id FROM batches WHERE slug = 'demo-mineral'")
+        )[0]!.id;
         const polys = await listPatches(t.db, { batchId: mineralId });
-        assert.ok(polys.every((r) => ['建筑石料用灰岩', '石灰岩', '耐火粘土', '铝土矿'].includes(String(r.attributes.KZ))));
+        assert.ok(
+          polys.every((r) =>
+            ['建筑石料用灰岩', '石灰岩', '耐火粘土', '铝土矿'].includes(String(r.attributes.KZ)),
+          ),
+        );
         // The same patches from the 一张表 (centre points, X = northing) and from the GeoPackage.
         await createBatch(t.db, { slug: 'demo-mineral-table', kind: 'mineral', year: 2017, actor: 'tester' });
         const table = await importPatches(t.db, path.join(dir, MINERAL_DIR, '矿产卫片图斑一张表.xlsx'), {
@@ -505,8 +629,13 @@ describe('demo generate (scale 0.1)', () => {
           maxUnzippedBytes: 1 << 30,
         });
         assert.equal(table.points, manifest.counts.mineral.total);
-        assert.ok(table.notes.some((n) => /X 为北坐标/.test(n)), table.notes.join(' '));
-        const tableId = (await t.db.query<{ id: number }>("SELECT id FROM batches WHERE slug = 'demo-mineral-table'"))[0]!.id;
+        assert.ok(
+          table.notes.some((n) => /X 为北坐标/.test(n)),
+          table.notes.join(' '),
+        );
+        const tableId = (
+          await t.db.query<{ id: number }>("SELECT id FROM batches WHERE slug = 'demo-mineral-table'")
+        )[0]!.id;
         const pts = new Map((await listPatches(t.db, { batchId: tableId })).map((r) => [r.jcbh, r]));
         const toGeo = toCgcs2000(getCrs('EPSG:4527'));
         for (const r of polys) {
@@ -515,7 +644,10 @@ describe('demo generate (scale 0.1)', () => {
           const g = decodeGeometry(pt.geom) as { type: string; coordinates: [number, number] };
           assert.equal(g.type, 'Point');
           const [lon, lat] = toGeo([r.attributes.ZXDX as number, r.attributes.ZXDY as number]);
-          assert.ok(Math.abs(g.coordinates[0] - lon) < 1e-7 && Math.abs(g.coordinates[1] - lat) < 1e-7, r.jcbh);
+          assert.ok(
+            Math.abs(g.coordinates[0] - lon) < 1e-7 && Math.abs(g.coordinates[1] - lat) < 1e-7,
+            r.jcbh,
+          );
           // The centre lies in its patch.
           const b = bboxOf(decodeWkb(r.geom) as Areal);
           assert.ok(lon >= b.minx && lon <= b.maxx && lat >= b.miny && lat <= b.maxy, r.jcbh);

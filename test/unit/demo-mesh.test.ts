@@ -4,7 +4,14 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/demo/prng.ts';
-import { buildMesh, cellRing, components, sharedEdge, traceComponent, type Mesh } from '../../src/demo/mesh.ts';
+import {
+  buildMesh,
+  cellRing,
+  components,
+  sharedEdge,
+  traceComponent,
+  type Mesh,
+} from '../../src/demo/mesh.ts';
 import { ringIsSimple, signedArea } from '../../src/demo/shapes.ts';
 import { initGeos, type Geos } from '../../src/geo/geos.ts';
 

@@ -58,7 +58,14 @@ describe('demo PRNG', () => {
     }
     assert.deepEqual([...seen].sort(), [3, 4, 5, 6, 7]);
     let heads = 0;
-    for (let i = 0; i < 10_000; i++) if (r.weighted([['a', 1], ['b', 3]] as const) === 'b') heads++;
+    for (let i = 0; i < 10_000; i++)
+      if (
+        r.weighted([
+          ['a', 1],
+          ['b', 3],
+        ] as const) === 'b'
+      )
+        heads++;
     assert.ok(Math.abs(heads / 10_000 - 0.75) < 0.02, `${heads}`);
     let sum = 0;
     let sum2 = 0;
@@ -75,7 +82,10 @@ describe('demo PRNG', () => {
     const xs = Array.from({ length: 100 }, (_, i) => i);
     const s = r.shuffle([...xs]);
     assert.notDeepEqual(s, xs);
-    assert.deepEqual([...s].sort((a, b) => a - b), xs);
+    assert.deepEqual(
+      [...s].sort((a, b) => a - b),
+      xs,
+    );
     assert.throws(() => r.pick([]), RangeError);
   });
 

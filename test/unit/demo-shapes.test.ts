@@ -82,7 +82,11 @@ describe('demo shapes', () => {
       const area = r.range(500, 50000);
       const cx = 39_573_000 + r.range(-5000, 5000);
       const cy = 4_071_000 + r.range(-5000, 5000);
-      for (const ring of [blobRing(r, cx, cy, area), blockRing(r, cx, cy, area), convexRing(r, cx, cy, area)]) {
+      for (const ring of [
+        blobRing(r, cx, cy, area),
+        blockRing(r, cx, cy, area),
+        convexRing(r, cx, cy, area),
+      ]) {
         assert.ok(ringIsSimple(ring));
         // Coordinates are written to the millimetre, which moves the area by well under 1 m².
         assert.ok(Math.abs(signedArea(ring) - area) < 1, `${signedArea(ring)} vs ${area}`);

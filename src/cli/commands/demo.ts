@@ -2,7 +2,14 @@
 import type { Command } from 'commander';
 import { printResult, progressBar } from '../output.ts';
 import { leaf, newCommand } from '../program.ts';
-import { DEFAULT_SCALE, DEFAULT_SEED, MAX_SCALE, MIN_SCALE, generateDemo, type DemoManifest } from '../../demo/generate.ts';
+import {
+  DEFAULT_SCALE,
+  DEFAULT_SEED,
+  MAX_SCALE,
+  MIN_SCALE,
+  generateDemo,
+  type DemoManifest,
+} from '../../demo/generate.ts';
 
 function human(dir: string, m: DemoManifest, seconds: number): string {
   const land = m.counts.land;
@@ -12,7 +19,10 @@ function human(dir: string, m: DemoManifest, seconds: number): string {
     `已生成示例区县数据（${m.district.name}，种子 ${m.seed}，规模 ${m.scale}）到 ${dir}，用时 ${seconds.toFixed(1)} 秒`,
     `全区面积 ${(m.district.areaM2 / 1e6).toFixed(2)} 平方公里，${m.district.units.length} 个责任单位，地类图斑 ${parcels} 个`,
     `土地卫片图斑 ${land.total} 个，矿产卫片图斑 ${mineral.total} 个；各图斑的真实类别见 manifest.json`,
-    ...m.layers.map((l) => `  ${l.file}（${l.title}，${l.features} 个要素${l.importAs.startsWith('（') ? '' : `，导入类型 ${l.importAs}`}）`),
+    ...m.layers.map(
+      (l) =>
+        `  ${l.file}（${l.title}，${l.features} 个要素${l.importAs.startsWith('（') ? '' : `，导入类型 ${l.importAs}`}）`,
+    ),
   ].join('\n');
 }
 
@@ -25,18 +35,35 @@ export function demoCommands(program: Command): void {
     '生成示例区县的部下发图斑与参考数据（GBK Shapefile、GeoPackage、一张表 Excel）及真值清单 manifest.json',
     (c) =>
       c
-        .option('--seed <n>', `随机种子（0–4294967295），相同种子生成的文件逐字节相同，默认 ${DEFAULT_SEED}`, Number)
-        .option('--scale <x>', `规模（${MIN_SCALE}–${MAX_SCALE}），1 为全区约 3 万个地类图斑、600 个土地图斑，默认 ${DEFAULT_SCALE}`, Number),
+        .option(
+          '--seed <n>',
+          `随机种子（0–4294967295），相同种子生成的文件逐字节相同，默认 ${DEFAULT_SEED}`,
+          Number,
+        )
+        .option(
+          '--scale <x>',
+          `规模（${MIN_SCALE}–${MAX_SCALE}），1 为全区约 3 万个地类图斑、600 个土地图斑，默认 ${DEFAULT_SCALE}`,
+          Number,
+        ),
     async (dir: string, opts: { seed?: number; scale?: number; json?: boolean }) => {
       const bar = progressBar('生成示例数据');
       const started = Date.now();
-      const { manifest } = await generateDemo(dir, { seed: opts.seed, scale: opts.scale, onProgress: bar }).finally(() =>
-        bar.done(),
-      );
+      const { manifest } = await generateDemo(dir, {
+        seed: opts.seed,
+        scale: opts.scale,
+        onProgress: bar,
+      }).finally(() => bar.done());
       const seconds = (Date.now() - started) / 1000;
       printResult(
         opts,
-        { ok: true, dir, seed: manifest.seed, scale: manifest.scale, counts: manifest.counts, layers: manifest.layers },
+        {
+          ok: true,
+          dir,
+          seed: manifest.seed,
+          scale: manifest.scale,
+          counts: manifest.counts,
+          layers: manifest.layers,
+        },
         () => human(dir, manifest, seconds),
       );
     },
