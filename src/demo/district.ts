@@ -488,12 +488,12 @@ export function buildDistrict(seed: number, scale: number): District {
     for (const cc of cells) parcelOf[cc] = p;
     const [x, y] = cellCentre(mesh, k);
     const lc = LAND_CLASSES[clsOf[k]!]!;
-    const nearVillage = villages.some((v) => v.radius > 0 && Math.hypot(v.x - x, v.y - y) < v.radius + 250);
+    const nearVillage = villages.some((v) => v.radius > 0 && Math.hypot(v.x - x, v.y - y) < v.radius + 120);
     const basic =
       lc.cultivated &&
       du[k]! > 4400 &&
       !nearVillage &&
-      basicNoise(x, y) < 0.8 &&
+      basicNoise(x, y) < 0.85 &&
       !(unit[k] === zoneIdx && Math.hypot(x - zoneCentre[0], y - zoneCentre[1]) < 3000);
     const h = hill[k]!;
     const slope = h < 0.3 ? 1 : h < 0.4 ? 2 : h < 0.5 ? 3 : h < 0.6 ? 4 : 5;

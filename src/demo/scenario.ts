@@ -579,22 +579,23 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
         ? `鲁政土字〔${year}〕${nums.serial(`鲁政土字${year}`, [20, 90], [1, 25])}号`
         : `国土资函〔${year}〕${nums.serial(`国土资函${year}`, [100, 300], [1, 40])}号`;
     })();
-  const addApproval = (ring: Ring, u: number, opts: { before?: string; no?: string } = {}): number => {
-    const no = opts.no ?? approvalNo();
-    const year = Number(/〔(\d{4})〕/.exec(no)![1]);
-    const pzrq = dateBetween(
-      r,
-      `${year}-01-10`,
-      year === 2017 ? (opts.before ?? '2017-09-30') : `${year}-12-28`,
-    );
+  /** An approval polygon; `sameAs` makes it another polygon of an earlier approval (one 批次, one 文号). */
+  const addApproval = (ring: Ring, u: number, sameAs?: RecordFeature): number => {
     const g = poly(ring);
+    if (sameAs) {
+      records.approval.push({ geom: g, attrs: { ...sameAs.attrs, PZMJ: ha(g) } });
+      return records.approval.length - 1;
+    }
+    const no = approvalNo();
+    const year = Number(/〔(\d{4})〕/.exec(no)![1]);
     records.approval.push({
       geom: g,
       attrs: {
         XMMC: `周村区${year}年第${r.intIn(1, 12)}批次城镇建设用地（${townShort(u)}）`,
         PZWH: no,
         PZJG: no.startsWith('国土资函') ? '国务院' : '山东省人民政府',
-        PZRQ: pzrq,
+        // Approved before the images: all within 2017 by the end of September.
+        PZRQ: dateBetween(r, `${year}-01-10`, year === 2017 ? '2017-09-30' : `${year}-12-28`),
         SPLX: r.weighted<string>([
           ['农用地转用和土地征收', 7],
           ['农用地转用', 2],
@@ -689,7 +690,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
           company(r),
         ]),
         QSRQ: from,
-        ZZRQ: addDays(from, r.intIn(365, 729)),
+        // At most two years, and still running at image time (the latest 后时相 is 2017-12-03).
+        ZZRQ: dateBetween(r, [addDays(from, 365), '2018-01-31'].sort()[1]!, addDays(from, 729)),
         MJ: m2(g),
       },
     });
@@ -723,6 +725,7 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     h: number,
     rot: number,
     atQuarry: boolean,
+    tiers: readonly number[] = [0, 1, 2],
   ): { ring: Ring; cells: number[]; k: number } | null => {
     const tryAt = (cx: number, cy: number, hillShare: number) => {
       const ring = rectRing(cx, cy, w, h, rot);
@@ -740,7 +743,7 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
       [(k) => d.hill[k]! > 0.35 && open(k), 0.4],
       [(k) => open(k) && !d.core[k], 0],
     ];
-    for (const [pred, hillShare] of tries)
+    for (const [pred, hillShare] of tiers.map((t) => tries[t]!))
       for (const k of place.candidates(pred)) {
         const [cx, cy] = place.spot(k);
         const got = tryAt(cx, cy, hillShare);
@@ -788,10 +791,12 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
     mineralCount('changed_mineral') +
     Math.ceil(mineralCount('no_activity') / 2);
   for (let i = 0; i < mineralCount('exploration_licence'); i++) {
-    // Exploration blocks are large: placed first, and smaller when the hills are crowded.
+    // Exploration blocks are large: placed first, smaller when the hills are crowded, and only
+    // out of the hills when no smaller block fits in them.
     const [w, h] = [mr.range(1000, 1700), mr.range(800, 1400)];
     let site: ReturnType<typeof licenceSite> = null;
-    for (let f = 1; !site && f > 0.3; f -= 0.15) site = licenceSite(w * f, h * f, 0, false);
+    for (const tier of [0, 1, 2])
+      for (let f = 1; !site && f > 0.3; f -= 0.15) site = licenceSite(w * f, h * f, 0, false, [tier]);
     if (!site) fail('探矿权');
     const owner = place.reserve(site!.cells);
     const u = d.unit[site!.k]!;
@@ -812,7 +817,8 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
         ]),
         KZ: kz,
         YXQQ: from,
-        YXQZ: addDays(from, mr.intIn(730, 1095)),
+        // Valid at image time.
+        YXQZ: dateBetween(mr, '2018-03-01', '2020-12-31'),
         KQMJ: roundHalfAwayFromZero(measurer.area(g) / 1e6, 4),
       },
     });
@@ -1229,9 +1235,7 @@ export function buildScenario(d: District, rng: Rng, measurer: Measurer): Scenar
       const ai = addApproval(
         ring,
         u,
-        r.chance(0.3) && records.approval.length > 0
-          ? { no: String(r.pick(records.approval).attrs.PZWH) }
-          : {},
+        r.chance(0.3) && records.approval.length > 0 ? r.pick(records.approval) : undefined,
       );
       if (r.chance(0.5)) addSupply(shrink(ring, 0.96), u, ai);
     },

@@ -53,7 +53,7 @@ export interface LayerImportSummary {
   dryRun: boolean;
 }
 
-const CHUNK = 2000;
+const CHUNK = 500;
 const YIELD_EVERY = 200;
 
 const UNIT_CODE_FIELDS = ['dwdm', 'xzqdm', 'zjdm', 'code', '单位代码', '行政区代码', '代码'];

@@ -326,6 +326,24 @@ describe('demo generate (scale 0.1)', () => {
           t.evidence!.number,
         );
       }
+    // Every record a verdict rests on was in force at the 后时相.
+    const DATE_FIELDS: Record<string, [string, string | null]> = {
+      approval: ['PZRQ', null],
+      supply: ['供地日期', null],
+      linkage: ['PFRQ', null],
+      facility: ['BARQ', null],
+      temporary: ['QSRQ', 'ZZRQ'],
+      exploration: ['YXQQ', 'YXQZ'],
+    };
+    for (const t of manifest.patches.filter((p) => p.evidence && p.verdict !== 'illegal')) {
+      const fields = DATE_FIELDS[t.evidence!.layer];
+      if (!fields) continue;
+      const rec = layer[t.evidence!.layer][t.evidence!.index]!;
+      const hsx = geomOf(t).p.attrs.HSX as Date;
+      assert.ok((rec.attrs[fields[0]] as Date) < hsx, `${t.jcbh}: ${fields[0]} before the image`);
+      if (fields[1])
+        assert.ok((rec.attrs[fields[1]] as Date) > hsx, `${t.jcbh}: ${fields[1]} after the image`);
+    }
     for (const t of truths('supplied')) {
       // …and the supply lies inside an approval.
       const sup = layer.supply[t.evidence!.index]!;

@@ -429,6 +429,42 @@ for (const engine of engines()) {
       await refuses(t.db, 'geometry_not_polygon', () =>
         importLayer(t.db, points, { type: 'farmland', actor: 'tester', maxUnzippedBytes: 1e7 }),
       );
+      // A point among polygons is found feature by feature.
+      const mixed = path.join(dir, '混合.geojson');
+      await writeFile(
+        mixed,
+        JSON.stringify({
+          type: 'FeatureCollection',
+          features: [
+            {
+              type: 'Feature',
+              properties: { 名称: '北郊镇' },
+              geometry: {
+                type: 'Polygon',
+                coordinates: [
+                  [
+                    [117.79, 36.69],
+                    [117.8, 36.69],
+                    [117.8, 36.7],
+                    [117.79, 36.69],
+                  ],
+                ],
+              },
+            },
+            {
+              type: 'Feature',
+              properties: { 名称: '南郊镇' },
+              geometry: { type: 'Point', coordinates: [117.8, 36.7] },
+            },
+          ],
+        }),
+      );
+      await refuses(
+        t.db,
+        'geometry_not_polygon',
+        () => importLayer(t.db, mixed, { type: 'farmland', actor: 'tester', maxUnzippedBytes: 1e7 }),
+        /第 2 个要素是点/,
+      );
     });
 
     it('takes the map layer of a folder that also holds a list of the patches', async () => {

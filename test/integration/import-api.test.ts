@@ -1,0 +1,158 @@
+// Imports through the API: a zipped delivery uploaded by a bureau admin; oversize uploads refused
+// before they are read (a declared 2 GB) or as soon as they pass the limit (streamed); and the
+// server answering health checks within 200 ms during a 100,000-feature layer import.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import yazl from 'yazl';
+import { freshDb, type TestDb } from '../helpers/db.ts';
+import { writeShapefile, skipWithoutOgr, type FixtureFeature } from '../helpers/ogr.ts';
+import { deliveryFeatures, square } from '../helpers/delivery.ts';
+import { seedAccounts, loginAs, type Session } from '../helpers/session.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { createBatch } from '../../src/services/batches.ts';
+
+async function zipOf(files: string[], out: string) {
+  const zip = new yazl.ZipFile();
+  for (const f of files) zip.addFile(f, `周村区图斑/${path.basename(f)}`);
+  zip.end();
+  const ws = createWriteStream(out);
+  zip.outputStream.pipe(ws);
+  await once(ws, 'close');
+  return out;
+}
+
+describe('imports through the API (PGlite)', { skip: skipWithoutOgr() }, () => {
+  let t: TestDb;
+  let app: FastifyInstance;
+  let dir: string;
+  let admin: Session;
+  let base: string;
+  before(async () => {
+    t = await freshDb('pglite');
+    dir = await mkdtemp(path.join(tmpdir(), 'weipian-upload-test-'));
+    await createBatch(t.db, { slug: '2017-land', kind: 'land', year: 2017, actor: 'tester' });
+    await seedAccounts(t.db);
+    app = await buildApp({ db: t.db, maxUploadBytes: 1024 * 1024 * 64 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    admin = await loginAs(app, 'admin');
+  });
+  after(async () => {
+    await app.close();
+    await t.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const post = (url: string, body: Buffer, headers: Record<string, string> = {}) =>
+    fetch(`${base}${url}`, {
+      method: 'POST',
+      headers: { ...admin.headers, 'content-type': 'application/zip', ...headers },
+      body,
+    });
+
+  it('imports a zipped delivery uploaded by a bureau admin', async () => {
+    const f = await writeShapefile(dir, deliveryFeatures(), { name: 'tb', lco: ['ENCODING=CP936'] });
+    const zip = await zipOf([f.shp, f.shx, f.dbf, f.prj, f.cpg!], path.join(dir, 'tb.zip'));
+    const r = await post(
+      '/api/imports/patches?batch=2017-land&filename=%E5%9B%BE%E6%96%91.zip',
+      await readFile(zip),
+    );
+    assert.equal(r.status, 200, await r.clone().text());
+    const s = (await r.json()).summary;
+    assert.deepEqual([s.imported, s.repaired.length, s.encoding, s.sourceFile], [4, 1, 'gbk', '图斑.zip']);
+    const unit = await loginAs(app, 'unit1');
+    const denied = await fetch(`${base}/api/imports/patches?batch=2017-land&filename=x.zip`, {
+      method: 'POST',
+      headers: { ...unit.headers, 'content-type': 'application/zip' },
+      body: await readFile(zip),
+    });
+    assert.equal(denied.status, 403);
+  });
+
+  it('refuses a declared 2 GB upload before reading it, changing nothing', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/api/imports/layer?type=farmland&filename=big.zip`, {
+        method: 'POST',
+        headers: {
+          ...admin.headers,
+          'content-type': 'application/zip',
+          'content-length': String(2 * 1024 ** 3),
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(64 * 1024));
+    });
+    assert.equal(status, 413);
+    const [n] = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM reference_layers');
+    assert.equal(n!.n, 0);
+  });
+
+  it('refuses a streamed upload as soon as it passes the limit', async () => {
+    const small = await buildApp({ db: t.db, maxUploadBytes: 1024 * 1024 });
+    try {
+      const session = await loginAs(small, 'admin');
+      const r = await small.inject({
+        method: 'POST',
+        url: '/api/imports/layer?type=farmland&filename=big.zip',
+        headers: { ...session.headers, 'content-type': 'application/zip', 'transfer-encoding': 'chunked' },
+        payload: Buffer.alloc(3 * 1024 * 1024, 1),
+      });
+      assert.equal(r.statusCode, 413);
+      assert.equal(r.json().error.code, 'upload_too_large');
+      assert.match(r.json().error.message, /上传文件超过 1 MB 上限/);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('answers health within 200 ms during a 100,000-feature layer import', async () => {
+    const side = 317;
+    const parcels: FixtureFeature[] = Array.from({ length: 100_000 }, (_, i) => ({
+      properties: { DLBM: i % 3 ? '0103' : '0101', BSM: i },
+      geometry: {
+        type: 'Polygon',
+        coordinates: [square(39540000 + (i % side) * 20, 4050000 + Math.floor(i / side) * 20, 18)],
+      },
+    }));
+    const f = await writeShapefile(dir, parcels, { name: 'gd100k' });
+    const zip = await zipOf([f.shp, f.shx, f.dbf, f.prj], path.join(dir, 'gd100k.zip'));
+    const body = await readFile(zip);
+    let done = false;
+    const importing = post('/api/imports/layer?type=farmland&filename=gd100k.zip', body).then(async (r) => {
+      done = true;
+      return r;
+    });
+    const latencies: number[] = [];
+    while (!done) {
+      const t0 = performance.now();
+      const h = await fetch(`${base}/api/health`);
+      await h.arrayBuffer();
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const r = await importing;
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.equal((await r.json()).summary.imported, 100_000);
+    assert.ok(latencies.length > 20, `health polled ${latencies.length} times during the import`);
+    const worst = Math.max(...latencies);
+    if (process.env.DEBUG_LAT)
+      (await import('node:fs')).writeFileSync(
+        process.env.DEBUG_LAT,
+        latencies.map((l) => l.toFixed(0)).join(' '),
+      );
+    assert.ok(worst < 200, `slowest health answer ${worst.toFixed(0)} ms (of ${latencies.length})`);
+  });
+});
