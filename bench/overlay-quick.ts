@@ -10,6 +10,8 @@ import type { Areal, Position, Ring } from '../src/geo/geometry.ts';
 import { buildReferenceIndex, type ReferenceFeature } from '../src/geo/reference-index.ts';
 import { coverArea, overlayShape, PatchShape } from '../src/geo/overlay.ts';
 import { metresPerDegree } from '../src/geo/metric-buffer.ts';
+import { analysePatch, type AnalysisLayers } from '../src/domain/analysis.ts';
+import { loadRulePack } from '../src/domain/rulepack.ts';
 
 const PATCHES = Number(process.argv[2] ?? 5000);
 const PARCELS = Number(process.argv[3] ?? 100_000);
@@ -127,6 +129,12 @@ run('farmland cover (union of pieces)', (shape) => {
   const r = coverArea(shape, index);
   return { pieces: r.pieces.length, errors: r.errors.length, m2: r.coveredM2 };
 });
+const coverageIndex = buildReferenceIndex(geos, parcels, { name: '耕地', coverage: true });
+run('farmland cover (declared coverage: sum of pieces)', (shape) => {
+  const r = coverArea(shape, coverageIndex);
+  return { pieces: r.pieces.length, errors: r.errors.length, m2: r.coveredM2 };
+});
+coverageIndex.dispose();
 
 // Few large polygons: 12 towns (3 × 4 blocks) and 300 zones (15 × 20 blocks) with jagged edges.
 function blocks(nx: number, ny: number): ReferenceFeature[] {
@@ -164,5 +172,62 @@ for (const [label, nx, ny] of [
   idx.dispose();
   idxPatch.dispose();
 }
+
+// The whole per-patch analysis against a district's worth of layers.
+const pack = loadRulePack('2017-land');
+const codes = ['0103', '0103', '0103', '0201', '0702', '0601'];
+const landUse = parcels.map((f, i) => ({ ...f, attributes: { DLBM: codes[i % codes.length]! } }));
+const farm = landUse.filter((f) => f.attributes.DLBM === '0103');
+function randomRects(n: number, minM: number, maxM: number, attrs: (i: number) => Record<string, unknown>): ReferenceFeature[] {
+  const out: ReferenceFeature[] = [];
+  for (let i = 0; i < n; i++) {
+    const w = minM + rand() * (maxM - minM);
+    const h = minM + rand() * (maxM - minM);
+    const x = rand() * (extent - w);
+    const y = rand() * (extent - h);
+    const ring: Ring = [toLonLat(x, y), toLonLat(x + w, y), toLonLat(x + w, y + h), toLonLat(x, y + h), toLonLat(x, y)];
+    out.push({ id: i + 1, geometry: { type: 'Polygon', coordinates: [ring] }, attributes: attrs(i) });
+  }
+  return out;
+}
+const zoneCodes = ['010', '020', '030', '040'];
+const layers: AnalysisLayers = {
+  unit: buildReferenceIndex(
+    geos,
+    blocks(3, 4).map((f, i) => ({ ...f, attributes: { DWDM: `370306${String(i + 1).padStart(3, '0')}`, DWMC: `镇${i + 1}` } })),
+    { coverage: true },
+  ),
+  'land-use': buildReferenceIndex(geos, landUse, { coverage: true }),
+  farmland: buildReferenceIndex(geos, farm, { coverage: true }),
+  'basic-farmland': buildReferenceIndex(geos, farm.filter((_, i) => i % 2 === 0), { coverage: true }),
+  planning: buildReferenceIndex(
+    geos,
+    blocks(15, 20).map((f, i) => ({ ...f, attributes: { GZQLXDM: zoneCodes[i % 4]! } })),
+    { coverage: true },
+  ),
+  approval: buildReferenceIndex(geos, randomRects(1500, 80, 400, (i) => ({ PZWH: `鲁政土字〔2016〕${i}号` }))),
+  supply: buildReferenceIndex(geos, randomRects(500, 60, 200, (i) => ({ DZJGH: `3703062016B${i}` }))),
+  facility: buildReferenceIndex(geos, randomRects(300, 30, 120, (i) => ({ BABH: `SN${i}` }))),
+  temporary: buildReferenceIndex(geos, randomRects(100, 30, 120, (i) => ({ PZWH: `临${i}`, YXQ: '2016-01-01至2018-12-31' }))),
+};
+{
+  const start = performance.now();
+  const cpu0 = process.cpuUsage();
+  const outcomes: Record<string, number> = {};
+  let errors = 0;
+  for (const [k, g] of patches.entries()) {
+    const r = analysePatch({ jcbh: String(k), geometry: g, hsx: '2017-10' }, layers, pack);
+    outcomes[r.fields.prejudgement as string] = (outcomes[r.fields.prejudgement as string] ?? 0) + 1;
+    errors += r.detail.errors.length;
+  }
+  const s = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const c = (cpu.user + cpu.system) / 1e6;
+  console.log(
+    `analysePatch with 9 layers: ${patches.length} patches in ${s.toFixed(2)} s = ${Math.round(patches.length / s)} patches/s ` +
+      `(CPU ${c.toFixed(2)} s = ${Math.round(patches.length / c)} patches per CPU-second); ${errors} errors; ${JSON.stringify(outcomes)}`,
+  );
+}
+for (const idx of Object.values(layers)) idx.dispose();
 index.dispose();
 console.log(`peak RSS ≈ ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`);

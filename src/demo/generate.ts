@@ -59,8 +59,10 @@ const REFERENCE_DAY: Day = [2017, 12, 31];
 const TABLE_DAY: Day = [2018, 4, 9];
 
 export interface GenerateOptions {
-  seed?: number;
-  scale?: number;
+  /** 0 … 4294967295 (default 2017); text is accepted as typed on the command line. */
+  seed?: number | string;
+  /** 0.02 … 2 (default 1). */
+  scale?: number | string;
   onProgress?: ProgressFn;
 }
 
@@ -68,8 +70,11 @@ export interface ManifestLayer {
   /** Path of the .shp (or .gpkg/.xlsx) relative to the folder, '/'-separated. */
   file: string;
   title: string;
-  /** `weipian import layer --type …` for reference layers; 'patches' for deliveries. */
-  importAs: string;
+  /**
+   * `weipian import layer --type …` for reference layers, 'patches' for deliveries, null for the
+   * district outline (no layer type; it is there to check the district's total area against).
+   */
+  importAs: string | null;
   format: 'shapefile' | 'geopackage' | 'xlsx';
   features: number;
   fields: string[];
@@ -117,9 +122,16 @@ export interface DemoResult {
   manifest: DemoManifest;
 }
 
+/** A number option as given (the command line passes its text, so a message can quote it). */
+function numberOf(v: number | string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v === 'number') return v;
+  return v.trim() === '' ? Number.NaN : Number(v);
+}
+
 function checkOptions(o: GenerateOptions): { seed: number; scale: number } {
-  const seed = o.seed ?? DEFAULT_SEED;
-  const scale = o.scale ?? DEFAULT_SCALE;
+  const seed = numberOf(o.seed, DEFAULT_SEED);
+  const scale = numberOf(o.scale, DEFAULT_SCALE);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw new WeipianError(
       'demo_seed_invalid',
@@ -329,7 +341,7 @@ export async function buildDemoFiles(
       columns: [str('XZQDM', 6), str('XZQMC', 20)],
       features: [{ geom: districtGeom, values: [COUNTY_CODE, COUNTY_NAME] }],
     },
-    { title: '县级行政区界线', importAs: '（不导入，供核对总面积）', units: {} },
+    { title: '县级行政区界线', importAs: null, units: {} },
     REFERENCE_DAY,
   );
   const unitGeoms = district.unitRings.map((rings) => geo({ type: 'Polygon', coordinates: rings }));

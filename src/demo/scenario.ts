@@ -454,10 +454,12 @@ function patchShape(
       const outer = blobRing(rng, cx, cy, area, { aspect: rng.range(1, 1.5), roughness: 0.12 });
       const inr = distanceToRing([cx, cy], outer);
       let hole = blobRing(rng, cx, cy, area * 0.08, { aspect: 1, roughness: 0.1 });
-      const rmax = Math.max(...hole.map(([x, y]) => Math.hypot(x - cx, y - cy)));
-      if (rmax > 0.55 * inr)
+      let rmax = Math.max(...hole.map(([x, y]) => Math.hypot(x - cx, y - cy)));
+      if (rmax > 0.55 * inr) {
         hole = scaleRing(hole, cx, cy, (0.55 * inr) / rmax).map(([x, y]) => [mm(x), mm(y)]);
-      // The 中心点 must lie in the patch, not in its courtyard.
+        rmax = 0.55 * inr;
+      }
+      // The 中心点 must lie in the patch, not in its courtyard: beyond the hole, short of the wall.
       const r = (rmax + inr) / 2;
       return {
         geom: { type: 'Polygon', coordinates: [outer, oriented(hole, false)] },

@@ -399,7 +399,7 @@ export function coverOf(shape: PatchShape, pieces: readonly Piece[], coverage = 
       return g;
     };
   };
-  if (true || (coverage && sum <= shape.areaM2 + areaNoise(shape.areaM2)))
+  if (coverage && sum <= shape.areaM2 + areaNoise(shape.areaM2))
     return { coveredM2: Math.min(sum, shape.areaM2), union: lazyUnion(), errors };
   // Pieces whose boxes are apart cannot overlap (or touch): their union is their sum and a valid
   // multipolygon of them, no GEOS needed.

@@ -11,6 +11,7 @@ export type RouteAccess = 'public' | 'operator' | 'session' | Action;
 
 export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /api/health': 'public',
+  'GET /api/openapi.json': 'public',
   'POST /api/auth/login': 'public',
   'POST /api/auth/logout': 'session',
   'GET /api/auth/me': 'session',
@@ -33,6 +34,13 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /api/imports/patches': 'patch.import',
   'POST /api/operator/:command': 'operator',
 };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Set from ROUTE_ACCESS when the route is registered. */
+    access?: RouteAccess;
+  }
+}
 
 export function routeKey(method: string, url: string): string {
   return `${method} ${url}`;
@@ -76,13 +84,13 @@ export function registerAccessControl(app: FastifyInstance): void {
       if (!(key in ROUTE_ACCESS))
         throw new Error(`route ${key} has no entry in ROUTE_ACCESS (src/server/access.ts)`);
       keys.add(key);
-      route.config = { ...(route.config as object), access: ROUTE_ACCESS[key] };
+      route.config = { ...route.config, access: ROUTE_ACCESS[key] };
     }
   });
   // onRequest (after the session hook): a caller without the right is refused before anything
   // about the request — its parameters, its body — is looked at.
   app.addHook('onRequest', async (req) => {
-    const access = (req.routeOptions.config as { access?: RouteAccess }).access;
+    const access = req.routeOptions.config.access;
     if (access === undefined || access === 'public' || access === 'operator') return;
     if (access === 'session') {
       requireUser(req, { allowPasswordChange: true });

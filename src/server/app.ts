@@ -15,6 +15,7 @@ import { operatorRoutes, type OperatorRouteOptions } from './routes/operator.ts'
 import { importRoutes } from './routes/imports.ts';
 import { loadConfig } from '../config.ts';
 import { registerAccessControl } from './access.ts';
+import { registerOpenApi, openApiRoute } from './openapi.ts';
 
 export interface AppOptions {
   db: Db;
@@ -52,6 +53,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const authSettings = loadAuthSettings(process.env, opts.auth);
   await registerAuth(app, { db: opts.db, settings: authSettings });
   registerAccessControl(app);
+  await registerOpenApi(app);
+  openApiRoute(app);
   await app.register(authRoutes, { db: opts.db, settings: authSettings });
   await app.register(userRoutes, { db: opts.db, settings: authSettings });
   await app.register(healthRoutes, { db: opts.db });

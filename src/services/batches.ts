@@ -54,18 +54,25 @@ export async function createBatch(db: Db, input: CreateBatchInput): Promise<Batc
     milestones: pack.milestones,
     createdBy: input.actor,
   };
-  return db.transaction(async (tx) => {
-    const batch = await insertBatch(tx, row);
-    await appendEvent(tx, {
-      actor: input.actor,
-      actorRole: input.actorRole,
-      action: 'batch.create',
-      recordType: 'batch',
-      recordId: batch.slug,
-      after: batch,
+  try {
+    return await db.transaction(async (tx) => {
+      const batch = await insertBatch(tx, row);
+      await appendEvent(tx, {
+        actor: input.actor,
+        actorRole: input.actorRole,
+        action: 'batch.create',
+        recordType: 'batch',
+        recordId: batch.slug,
+        after: batch,
+      });
+      return batch;
     });
-    return batch;
-  });
+  } catch (e) {
+    // Two creations of one slug at once: the loser meets the unique constraint.
+    if ((e as { code?: string }).code === '23505')
+      throw new WeipianError('batch_exists', `批次已存在：${input.slug}`, { slug: input.slug }, 409);
+    throw e;
+  }
 }
 
 export interface MilestoneInput {

@@ -9,6 +9,7 @@ import { importPatches, type ImportPatchesOptions } from '../jobs/import-patches
 import { importLayer, type ImportLayerOptions } from '../jobs/import-layer.ts';
 import { exportPatches, type ExportOptions } from '../jobs/export-patches.ts';
 import { backup } from '../jobs/backup.ts';
+import { verifyChain } from '../store/queries/events.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import { userOperatorCommands } from '../auth/commands.ts';
 
@@ -42,6 +43,7 @@ export const operatorCommands = {
   'export.patches': (db: Db, a: Args<ExportOptions>, c: OperatorContext) =>
     exportPatches(db, { ...a, onProgress: c.onProgress }),
   backup: (db: Db, a: { file: string }, c: OperatorContext) => backup(db, c.filesDir, a.file, c.onProgress),
+  'audit.verify': (db: Db, _a: Record<string, never>, c: OperatorContext) => verifyChain(db, c.onProgress),
   ...userOperatorCommands,
 } as const;
 

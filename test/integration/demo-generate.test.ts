@@ -22,6 +22,7 @@ import {
   type DemoManifest,
 } from '../../src/demo/generate.ts';
 import { LAND_CATEGORIES, MINERAL_CATEGORIES, type PatchTruth } from '../../src/demo/scenario.ts';
+import { pointInRing } from '../../src/demo/shapes.ts';
 import { openVectorSource } from '../../src/formats/vector-source.ts';
 import { initGeos, type Geos } from '../../src/geo/geos.ts';
 import { planeArea } from '../../src/geo/area.ts';
@@ -435,6 +436,17 @@ describe('demo generate (scale 0.1)', () => {
     }
     for (const t of truths('changed_mineral'))
       assert.notEqual(geomOf(t).p.attrs.KZ, layer.mining[t.evidence!.index]!.attrs.KZ);
+    // The delivered centre (ZXDX east, ZXDY north) lies inside its patch — also for the patch with a
+    // courtyard, the two-part one and the repaired invalid ones.
+    for (const t of manifest.patches) {
+      const { g, p } = geomOf(t);
+      const at: [number, number] = [p.attrs.ZXDX as number, p.attrs.ZXDY as number];
+      const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+      assert.ok(
+        polys.some((rings) => pointInRing(at, rings[0]!) && !rings.slice(1).some((h) => pointInRing(at, h))),
+        `${t.jcbh} ${t.traits.join(',')}: centre ${at.join(', ')} inside`,
+      );
+    }
     // Delivered attributes: JCBH 3703062017 + 5 digits, XZQDM unit + village, JCMJ in 亩.
     for (const t of manifest.patches.filter((p) => p.kind === 'land')) {
       const p = land.get(t.jcbh)!;
@@ -556,10 +568,10 @@ describe('demo generate (scale 0.1)', () => {
 
       it('imports every layer and both deliveries through the real importer with the Chinese intact', async () => {
         for (const l of manifest.layers.filter(
-          (x) => x.format === 'shapefile' && x.importAs !== 'patches' && !x.importAs.startsWith('（'),
+          (x) => x.format === 'shapefile' && x.importAs !== 'patches' && x.importAs !== null,
         )) {
           const s = await importLayer(t.db, path.join(dir, ...l.file.split('/')), {
-            type: l.importAs,
+            type: l.importAs!,
             actor: 'tester',
             maxUnzippedBytes: 1 << 30,
           });

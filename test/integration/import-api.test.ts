@@ -55,7 +55,7 @@ describe('imports through the API (PGlite)', { skip: skipWithoutOgr() }, () => {
     fetch(`${base}${url}`, {
       method: 'POST',
       headers: { ...admin.headers, 'content-type': 'application/zip', ...headers },
-      body,
+      body: new Uint8Array(body),
     });
 
   it('imports a zipped delivery uploaded by a bureau admin', async () => {
@@ -72,7 +72,7 @@ describe('imports through the API (PGlite)', { skip: skipWithoutOgr() }, () => {
     const denied = await fetch(`${base}/api/imports/patches?batch=2017-land&filename=x.zip`, {
       method: 'POST',
       headers: { ...unit.headers, 'content-type': 'application/zip' },
-      body: await readFile(zip),
+      body: new Uint8Array(await readFile(zip)),
     });
     assert.equal(denied.status, 403);
   });

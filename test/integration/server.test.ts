@@ -79,6 +79,16 @@ for (const engine of engines()) {
       assert.equal(r.json().delivered['备注'], '南郊镇（丝绸路街道交界）“设施农用地”');
     });
 
+    it('describes every route in the OpenAPI document', async () => {
+      const r = await app.inject({ url: '/api/openapi.json' });
+      assert.equal(r.statusCode, 200);
+      const doc = r.json();
+      assert.equal(doc.openapi, '3.0.3');
+      assert.ok(doc.paths['/api/batches/{slug}/patches'].get, 'patches route documented');
+      assert.ok(doc.paths['/api/auth/login'].post, 'login documented');
+      assert.ok(doc.paths['/api/batches/{slug}/patches'].get.parameters.some((p: { name: string }) => p.name === 'bbox'));
+    });
+
     it('answers bad requests in one shape with Chinese messages', async () => {
       const cases: [string, number, string][] = [
         ['/api/batches/nope', 404, 'batch_not_found'],

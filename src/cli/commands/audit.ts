@@ -1,12 +1,12 @@
 // weipian audit verify|log
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { withDb } from '../context.ts';
+import { operate, withDb } from '../context.ts';
 import { printResult, progressBar } from '../output.ts';
 import { leaf, newCommand } from '../program.ts';
 import { WeipianError } from '../../domain/errors.ts';
 import { canonicalJson } from '../../domain/hashchain.ts';
-import { listEvents, verifyChain, type EventRecord } from '../../store/queries/events.ts';
+import { listEvents, type EventRecord } from '../../store/queries/events.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -49,7 +49,7 @@ export function auditCommands(program: Command): void {
     (c) => c,
     async (opts: { json?: boolean }) => {
       const bar = progressBar('校验审计链');
-      const result = await withDb((db) => verifyChain(db, bar)).finally(() => bar.done());
+      const result = await operate('audit.verify', {}, bar).finally(() => bar.done());
       if (!result.ok)
         throw new WeipianError('audit_chain_broken', `审计链不完整：${result.broken.message}`, {
           verified: result.count,

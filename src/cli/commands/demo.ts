@@ -20,8 +20,7 @@ function human(dir: string, m: DemoManifest, seconds: number): string {
     `全区面积 ${(m.district.areaM2 / 1e6).toFixed(2)} 平方公里，${m.district.units.length} 个责任单位，地类图斑 ${parcels} 个`,
     `土地卫片图斑 ${land.total} 个，矿产卫片图斑 ${mineral.total} 个；各图斑的真实类别见 manifest.json`,
     ...m.layers.map(
-      (l) =>
-        `  ${l.file}（${l.title}，${l.features} 个要素${l.importAs.startsWith('（') ? '' : `，导入类型 ${l.importAs}`}）`,
+      (l) => `  ${l.file}（${l.title}，${l.features} 个要素${l.importAs ? `，导入类型 ${l.importAs}` : ''}）`,
     ),
   ].join('\n');
 }
@@ -35,17 +34,12 @@ export function demoCommands(program: Command): void {
     '生成示例区县的部下发图斑与参考数据（GBK Shapefile、GeoPackage、一张表 Excel）及真值清单 manifest.json',
     (c) =>
       c
-        .option(
-          '--seed <n>',
-          `随机种子（0–4294967295），相同种子生成的文件逐字节相同，默认 ${DEFAULT_SEED}`,
-          Number,
-        )
+        .option('--seed <n>', `随机种子（0–4294967295），相同种子生成的文件逐字节相同，默认 ${DEFAULT_SEED}`)
         .option(
           '--scale <x>',
           `规模（${MIN_SCALE}–${MAX_SCALE}），1 为全区约 3 万个地类图斑、600 个土地图斑，默认 ${DEFAULT_SCALE}`,
-          Number,
         ),
-    async (dir: string, opts: { seed?: number; scale?: number; json?: boolean }) => {
+    async (dir: string, opts: { seed?: string; scale?: string; json?: boolean }) => {
       const bar = progressBar('生成示例数据');
       const started = Date.now();
       const { manifest } = await generateDemo(dir, {

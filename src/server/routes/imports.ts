@@ -46,7 +46,6 @@ export const importRoutes: FastifyPluginAsync<ImportRouteOptions> = async (app, 
   app.post<{ Querystring: ReadQuery & { type: string; name?: string } }>(
     '/api/imports/layer',
     {
-      config: { policy: 'layer.import' },
       schema: {
         querystring: {
           type: 'object',
@@ -75,7 +74,6 @@ export const importRoutes: FastifyPluginAsync<ImportRouteOptions> = async (app, 
   app.post<{ Querystring: ReadQuery & { batch: string; areaUnit: 'm2' | 'mu'; source: string } }>(
     '/api/imports/patches',
     {
-      config: { policy: 'patch.import' },
       schema: {
         querystring: {
           type: 'object',
