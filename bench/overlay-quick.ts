@@ -60,8 +60,10 @@ for (let i = 0; i < side && parcels.length < PARCELS; i++)
     const d = vtx(i, j + 1);
     let ring: Ring = [a, b, c, d, a];
     const r = rand();
-    if (r < 0.002) ring = [a, c, b, d, a]; // bowtie
-    else if (r < 0.004) ring = [a, b, [b[0] + 0.001, b[1]], b, c, d, a]; // spike
+    if (r < 0.002)
+      ring = [a, c, b, d, a]; // bowtie
+    else if (r < 0.004)
+      ring = [a, b, [b[0] + 0.001, b[1]], b, c, d, a]; // spike
     else if (r < 0.005) ring = [a, a, b, b, c, d, a]; // duplicate vertices
     let geometry: Areal = { type: 'Polygon', coordinates: [ring] };
     if (r < 0.005) {
@@ -87,7 +89,8 @@ function patchAt(cx: number, cy: number): Areal {
   return { type: 'Polygon', coordinates: [ring] };
 }
 const patches: Areal[] = [];
-for (let k = 0; k < PATCHES; k++) patches.push(patchAt(100 + rand() * (extent - 200), 100 + rand() * (extent - 200)));
+for (let k = 0; k < PATCHES; k++)
+  patches.push(patchAt(100 + rand() * (extent - 200), 100 + rand() * (extent - 200)));
 
 function run(label: string, f: (shape: PatchShape) => { pieces: number; errors: number; m2: number }): void {
   const start = performance.now();
@@ -143,13 +146,19 @@ function blocks(nx: number, ny: number): ReferenceFeature[] {
   const h = extent / ny;
   const edge = (x0: number, y0: number, x1: number, y1: number, steps: number): Position[] => {
     const pts: Position[] = [];
-    for (let s = 0; s < steps; s++) pts.push(toLonLat(x0 + ((x1 - x0) * s) / steps, y0 + ((y1 - y0) * s) / steps));
+    for (let s = 0; s < steps; s++)
+      pts.push(toLonLat(x0 + ((x1 - x0) * s) / steps, y0 + ((y1 - y0) * s) / steps));
     return pts;
   };
   for (let i = 0; i < nx; i++)
     for (let j = 0; j < ny; j++) {
       const [x0, y0, x1, y1] = [i * w, j * h, (i + 1) * w, (j + 1) * h];
-      const ring: Ring = [...edge(x0, y0, x1, y0, 50), ...edge(x1, y0, x1, y1, 50), ...edge(x1, y1, x0, y1, 50), ...edge(x0, y1, x0, y0, 50)];
+      const ring: Ring = [
+        ...edge(x0, y0, x1, y0, 50),
+        ...edge(x1, y0, x1, y1, 50),
+        ...edge(x1, y1, x0, y1, 50),
+        ...edge(x0, y1, x0, y0, 50),
+      ];
       ring.push(ring[0]!);
       out.push({ id: `${i}-${j}`, geometry: { type: 'Polygon', coordinates: [ring] } });
     }
@@ -162,12 +171,20 @@ for (const [label, nx, ny] of [
   const idx = buildReferenceIndex(geos, blocks(nx, ny));
   run(`${label} (${idx.prepareSide} side prepared)`, (shape) => {
     const r = overlayShape(shape, idx);
-    return { pieces: r.pieces.length, errors: r.errors.length, m2: r.pieces.reduce((s, p) => s + p.areaM2, 0) };
+    return {
+      pieces: r.pieces.length,
+      errors: r.errors.length,
+      m2: r.pieces.reduce((s, p) => s + p.areaM2, 0),
+    };
   });
   const idxPatch = buildReferenceIndex(geos, blocks(nx, ny), { prepare: 'patch' });
   run(`${label} (patch side prepared, for comparison)`, (shape) => {
     const r = overlayShape(shape, idxPatch);
-    return { pieces: r.pieces.length, errors: r.errors.length, m2: r.pieces.reduce((s, p) => s + p.areaM2, 0) };
+    return {
+      pieces: r.pieces.length,
+      errors: r.errors.length,
+      m2: r.pieces.reduce((s, p) => s + p.areaM2, 0),
+    };
   });
   idx.dispose();
   idxPatch.dispose();
@@ -178,14 +195,25 @@ const pack = loadRulePack('2017-land');
 const codes = ['0103', '0103', '0103', '0201', '0702', '0601'];
 const landUse = parcels.map((f, i) => ({ ...f, attributes: { DLBM: codes[i % codes.length]! } }));
 const farm = landUse.filter((f) => f.attributes.DLBM === '0103');
-function randomRects(n: number, minM: number, maxM: number, attrs: (i: number) => Record<string, unknown>): ReferenceFeature[] {
+function randomRects(
+  n: number,
+  minM: number,
+  maxM: number,
+  attrs: (i: number) => Record<string, unknown>,
+): ReferenceFeature[] {
   const out: ReferenceFeature[] = [];
   for (let i = 0; i < n; i++) {
     const w = minM + rand() * (maxM - minM);
     const h = minM + rand() * (maxM - minM);
     const x = rand() * (extent - w);
     const y = rand() * (extent - h);
-    const ring: Ring = [toLonLat(x, y), toLonLat(x + w, y), toLonLat(x + w, y + h), toLonLat(x, y + h), toLonLat(x, y)];
+    const ring: Ring = [
+      toLonLat(x, y),
+      toLonLat(x + w, y),
+      toLonLat(x + w, y + h),
+      toLonLat(x, y + h),
+      toLonLat(x, y),
+    ];
     out.push({ id: i + 1, geometry: { type: 'Polygon', coordinates: [ring] }, attributes: attrs(i) });
   }
   return out;
@@ -194,21 +222,40 @@ const zoneCodes = ['010', '020', '030', '040'];
 const layers: AnalysisLayers = {
   unit: buildReferenceIndex(
     geos,
-    blocks(3, 4).map((f, i) => ({ ...f, attributes: { DWDM: `370306${String(i + 1).padStart(3, '0')}`, DWMC: `镇${i + 1}` } })),
+    blocks(3, 4).map((f, i) => ({
+      ...f,
+      attributes: { DWDM: `370306${String(i + 1).padStart(3, '0')}`, DWMC: `镇${i + 1}` },
+    })),
     { coverage: true },
   ),
   'land-use': buildReferenceIndex(geos, landUse, { coverage: true }),
   farmland: buildReferenceIndex(geos, farm, { coverage: true }),
-  'basic-farmland': buildReferenceIndex(geos, farm.filter((_, i) => i % 2 === 0), { coverage: true }),
+  'basic-farmland': buildReferenceIndex(
+    geos,
+    farm.filter((_, i) => i % 2 === 0),
+    { coverage: true },
+  ),
   planning: buildReferenceIndex(
     geos,
     blocks(15, 20).map((f, i) => ({ ...f, attributes: { GZQLXDM: zoneCodes[i % 4]! } })),
     { coverage: true },
   ),
-  approval: buildReferenceIndex(geos, randomRects(1500, 80, 400, (i) => ({ PZWH: `鲁政土字〔2016〕${i}号` }))),
-  supply: buildReferenceIndex(geos, randomRects(500, 60, 200, (i) => ({ DZJGH: `3703062016B${i}` }))),
-  facility: buildReferenceIndex(geos, randomRects(300, 30, 120, (i) => ({ BABH: `SN${i}` }))),
-  temporary: buildReferenceIndex(geos, randomRects(100, 30, 120, (i) => ({ PZWH: `临${i}`, YXQ: '2016-01-01至2018-12-31' }))),
+  approval: buildReferenceIndex(
+    geos,
+    randomRects(1500, 80, 400, (i) => ({ PZWH: `鲁政土字〔2016〕${i}号` })),
+  ),
+  supply: buildReferenceIndex(
+    geos,
+    randomRects(500, 60, 200, (i) => ({ DZJGH: `3703062016B${i}` })),
+  ),
+  facility: buildReferenceIndex(
+    geos,
+    randomRects(300, 30, 120, (i) => ({ BABH: `SN${i}` })),
+  ),
+  temporary: buildReferenceIndex(
+    geos,
+    randomRects(100, 30, 120, (i) => ({ PZWH: `临${i}`, YXQ: '2016-01-01至2018-12-31' })),
+  ),
 };
 {
   const start = performance.now();

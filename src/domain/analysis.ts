@@ -132,7 +132,18 @@ export const DEFAULT_ATTRIBUTE_KEYS: Readonly<Record<AttributeRole, readonly str
   licenceNo: ['XKZH', '许可证号', 'CKXKZH', '采矿许可证号', 'TKXKZH', '勘查许可证号', 'ZH', '证号'],
   mineral: ['KZ', '矿种', 'KCKZ', '开采矿种', 'ZKZ', '主矿种', 'KZMC'],
   validFrom: ['YXQQ', '有效期起', '有效期起始', '有效期自', 'YXQS', 'QSRQ', '起始日期', 'KSRQ', '开始日期'],
-  validTo: ['YXQZ', '有效期止', '有效期至', '有效期截止', 'JZRQ', '截止日期', 'ZZRQ', '终止日期', 'JSRQ', '结束日期'],
+  validTo: [
+    'YXQZ',
+    '有效期止',
+    '有效期至',
+    '有效期截止',
+    'JZRQ',
+    '截止日期',
+    'ZZRQ',
+    '终止日期',
+    'JSRQ',
+    '结束日期',
+  ],
   validity: ['YXQ', '有效期', 'YXQX', '有效期限'],
 };
 
@@ -177,7 +188,12 @@ function text(v: unknown): string | null {
 export function zoneOf(value: unknown): PlanZone | undefined {
   if (!nonEmpty(value)) return undefined;
   const s = String(value).trim();
-  const code: Record<string, PlanZone> = { '010': 'allowed', '020': 'conditional', '030': 'restricted', '040': 'forbidden' };
+  const code: Record<string, PlanZone> = {
+    '010': 'allowed',
+    '020': 'conditional',
+    '030': 'restricted',
+    '040': 'forbidden',
+  };
   if (code[s]) return code[s];
   if (s.includes('有条件')) return 'conditional';
   if (s.includes('允许')) return 'allowed';
@@ -218,7 +234,8 @@ export function parseDateRange(v: unknown): DateRange | null {
   }
   if (!nonEmpty(v)) return null;
   const s = String(v).trim();
-  let m = /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$/.exec(s) ?? /^(\d{4})(\d{2})(\d{2})$/.exec(s);
+  let m =
+    /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$/.exec(s) ?? /^(\d{4})(\d{2})(\d{2})$/.exec(s);
   if (m) {
     const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
     if (!validYmd(y, mo, d)) return null;
@@ -253,7 +270,9 @@ export function parsePeriod(v: unknown): { from: string | null; to: string | nul
     to = parseDateRange(parts[1]);
   } else {
     // 2015.01.01-2020.01.01: a hyphen between two dotted or compact dates.
-    const m = /^(\d{4}[./年]\d{1,2}[./月]\d{1,2}日?|\d{8})-(\d{4}[./年]\d{1,2}[./月]\d{1,2}日?|\d{8})$/.exec(String(v).trim());
+    const m = /^(\d{4}[./年]\d{1,2}[./月]\d{1,2}日?|\d{8})-(\d{4}[./年]\d{1,2}[./月]\d{1,2}日?|\d{8})$/.exec(
+      String(v).trim(),
+    );
     if (m) {
       from = parseDateRange(m[1]);
       to = parseDateRange(m[2]);
@@ -419,7 +438,9 @@ function pointInRing(p: Position, ring: Ring): boolean {
 }
 
 function pointInAreal(p: Position, g: Areal): boolean {
-  return polygonsOf(g).some((poly) => poly.length > 0 && pointInRing(p, poly[0]!) && !poly.slice(1).some((h) => pointInRing(p, h)));
+  return polygonsOf(g).some(
+    (poly) => poly.length > 0 && pointInRing(p, poly[0]!) && !poly.slice(1).some((h) => pointInRing(p, h)),
+  );
 }
 
 function docsByArea(records: readonly CoverRecord[]): string[] {
@@ -429,7 +450,10 @@ function docsByArea(records: readonly CoverRecord[]): string[] {
   return out;
 }
 
-function largestSource<S extends string>(covers: Partial<Record<S, SourceCover>>, order: readonly S[]): S | null {
+function largestSource<S extends string>(
+  covers: Partial<Record<S, SourceCover>>,
+  order: readonly S[],
+): S | null {
   let best: S | null = null;
   let bestM2 = 0;
   for (const s of order) {
@@ -479,11 +503,20 @@ export function analysePatch(
   const image = parseDateRange(patch.hsx ?? null);
   const notes: string[] = [];
 
-  if (patch.geometry.type === 'Point') return analysePoint(patch, patch.geometry.coordinates, layers, pack, keys, missingLayers, opts);
+  if (patch.geometry.type === 'Point')
+    return analysePoint(patch, patch.geometry.coordinates, layers, pack, keys, missingLayers, opts);
 
   const shape = new PatchShape(geos, patch.geometry);
   try {
-    return analyseShape(patch, shape, layers, pack, { keys, sliver, missingLayers, image, notes, tolerance, opts });
+    return analyseShape(patch, shape, layers, pack, {
+      keys,
+      sliver,
+      missingLayers,
+      image,
+      notes,
+      tolerance,
+      opts,
+    });
   } finally {
     shape.dispose();
   }
@@ -508,7 +541,8 @@ function analyseShape(
 ): PatchAnalysis {
   const area = shape.areaM2;
   const errors: LayerError[] = [];
-  const attr = (idx: ReferenceIndex, i: number, role: AttributeRole): unknown => lookup(idx.attributes[i]!, c.keys[role]);
+  const attr = (idx: ReferenceIndex, i: number, role: AttributeRole): unknown =>
+    lookup(idx.attributes[i]!, c.keys[role]);
   const share = (m2: number): number => (area > 0 ? m2 / area : 0);
 
   /** Pieces of one layer; errors collected. */
@@ -539,12 +573,16 @@ function analyseShape(
       u.areaM2 += p.areaM2;
       byCode.set(key, u);
     }
-    units = [...byCode.values()].sort((a, b) => b.areaM2 - a.areaM2 || String(a.code).localeCompare(String(b.code)));
+    units = [...byCode.values()].sort(
+      (a, b) => b.areaM2 - a.areaM2 || String(a.code).localeCompare(String(b.code)),
+    );
     const sum = units.reduce((s, u) => s + u.areaM2, 0);
     const tol = c.sliver + areaNoise(area) * 10;
     if (sum > area + tol) {
       // Overlapping unit polygons: scale down, and say so.
-      c.notes.push(`责任单位界线在图斑处重叠（合计 ${sum.toFixed(2)} 平方米 > 图斑 ${area.toFixed(2)} 平方米），已按比例分摊`);
+      c.notes.push(
+        `责任单位界线在图斑处重叠（合计 ${sum.toFixed(2)} 平方米 > 图斑 ${area.toFixed(2)} 平方米），已按比例分摊`,
+      );
       for (const u of units) u.areaM2 *= area / sum;
     } else if (sum < area - tol) {
       units.push({ code: null, name: null, areaM2: area - sum, share: 0 });
@@ -560,7 +598,12 @@ function analyseShape(
   const luPieces = piecesOf('land-use');
   let cultivatedCover: Cover | null = null;
   if (luIdx && luPieces) {
-    const groups: Record<LandGroupId | 'unknown', Piece[]> = { agricultural: [], construction: [], unused: [], unknown: [] };
+    const groups: Record<LandGroupId | 'unknown', Piece[]> = {
+      agricultural: [],
+      construction: [],
+      unused: [],
+      unknown: [],
+    };
     const cultivated: Piece[] = [];
     const classes = new Map<string, LandUseDetail['classes'][number]>();
     for (const p of luPieces) {
@@ -569,7 +612,12 @@ function analyseShape(
       groups[info?.group ?? 'unknown'].push(p);
       if (info?.cultivated) cultivated.push(p);
       const key = code ?? '';
-      const entry = classes.get(key) ?? { code, name: info?.name ?? null, group: info?.group ?? null, areaM2: 0 };
+      const entry = classes.get(key) ?? {
+        code,
+        name: info?.name ?? null,
+        group: info?.group ?? null,
+        areaM2: 0,
+      };
       entry.areaM2 += p.areaM2;
       classes.set(key, entry);
     }
@@ -625,7 +673,8 @@ function analyseShape(
       forbidden: zoneCovers.forbidden!.coveredM2,
       unknownM2: cover(byZone.unknown, planIdx.coverage).coveredM2,
     };
-    if (zones.unknownM2 > 0) c.notes.push(`有 ${zones.unknownM2.toFixed(2)} 平方米位于无法识别管制区类型的规划图斑内`);
+    if (zones.unknownM2 > 0)
+      c.notes.push(`有 ${zones.unknownM2.toFixed(2)} 平方米位于无法识别管制区类型的规划图斑内`);
   }
 
   // Approvals and the other covers: one record per overlapping feature.
@@ -663,7 +712,12 @@ function analyseShape(
     }
     records.sort((a, b) => b.areaM2 - a.areaM2);
     const cv = cover(counted, idx.coverage);
-    covers[src] = { records, coveredM2: cv.coveredM2, share: share(cv.coveredM2), uncoveredM2: Math.max(0, area - cv.coveredM2) };
+    covers[src] = {
+      records,
+      coveredM2: cv.coveredM2,
+      share: share(cv.coveredM2),
+      uncoveredM2: Math.max(0, area - cv.coveredM2),
+    };
     countedPieces[src] = counted;
     const late = records.filter((r) => r.afterImage && r.docNo).map((r) => r.docNo!);
     if (late.length > 0 && LEGAL_SOURCES.includes(src as LegalSource))
@@ -678,8 +732,16 @@ function analyseShape(
 
   const otherSources = pack.kind === 'land' ? pack.prejudgement.land.other.coverSources : OTHER_SOURCES;
   const otherGiven = otherSources.filter((s) => covers[s] !== undefined);
-  const otherCover = otherGiven.length > 0 ? cover(otherGiven.flatMap((s) => countedPieces[s]!), false) : null;
-  const otherDocs = docsByArea(otherGiven.flatMap((s) => covers[s]!.records.filter((r) => r.validAtImage !== false)));
+  const otherCover =
+    otherGiven.length > 0
+      ? cover(
+          otherGiven.flatMap((s) => countedPieces[s]!),
+          false,
+        )
+      : null;
+  const otherDocs = docsByArea(
+    otherGiven.flatMap((s) => covers[s]!.records.filter((r) => r.validAtImage !== false)),
+  );
 
   // The uncovered part and what it lies on.
   const allCoverPieces = [...legalPieces, ...otherGiven.flatMap((s) => countedPieces[s]!)];
@@ -692,7 +754,13 @@ function analyseShape(
     if (restIsWhole) return cv.coveredM2;
     const m2 = overlapArea(shape.geos, cv.union(), rest.geometry);
     if (m2 === null) {
-      errors.push({ layer: 'cover', index: -1, id: null, code: 'intersection_failed', message: '计算未覆盖部分的耕地/分区面积失败' });
+      errors.push({
+        layer: 'cover',
+        index: -1,
+        id: null,
+        code: 'intersection_failed',
+        message: '计算未覆盖部分的耕地/分区面积失败',
+      });
       return null;
     }
     return Math.min(m2, cv.coveredM2, rest.areaM2);
@@ -709,7 +777,9 @@ function analyseShape(
   const miningIdx = layers['mining-right'];
   const explIdx = layers['exploration-right'];
   if (miningIdx || explIdx) {
-    const recordsOf = (t: 'mining-right' | 'exploration-right'): { records: CoverRecord[]; valid: Piece[] } => {
+    const recordsOf = (
+      t: 'mining-right' | 'exploration-right',
+    ): { records: CoverRecord[]; valid: Piece[] } => {
       const idx = layers[t];
       const pieces = piecesOf(t);
       const records: CoverRecord[] = [];
@@ -775,7 +845,10 @@ function analyseShape(
       c.opts,
     );
   } else {
-    const ref = (r: CoverRecord): LicenceRef => ({ no: r.docNo ?? String(r.featureId), validTo: r.validTo ?? null });
+    const ref = (r: CoverRecord): LicenceRef => ({
+      no: r.docNo ?? String(r.featureId),
+      validTo: r.validTo ?? null,
+    });
     prejudgement = prejudgeMineral(
       pack,
       {
@@ -846,7 +919,12 @@ function analyseShape(
     approvedM2,
     approvedShare: approvedM2 === null ? null : share(approvedM2),
     approvalDocs,
-    uncovered: { areaM2: rest.areaM2, geometry: rest.geometry, farmlandM2: uncoveredFarmlandM2, zonesM2: uncoveredZoneM2 },
+    uncovered: {
+      areaM2: rest.areaM2,
+      geometry: rest.geometry,
+      farmlandM2: uncoveredFarmlandM2,
+      zonesM2: uncoveredZoneM2,
+    },
     licences,
     prejudgement,
     missingLayers: c.missingLayers,

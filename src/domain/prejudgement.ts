@@ -34,7 +34,10 @@ const OTHER_SOURCE_SUBTYPE: Readonly<Record<OtherSource, string>> = {
   facility: 'facility_agricultural',
   temporary: 'temporary_use',
 };
-const OTHER_SOURCE_LABEL: Readonly<Record<OtherSource, string>> = { facility: '设施农用地', temporary: '临时用地' };
+const OTHER_SOURCE_LABEL: Readonly<Record<OtherSource, string>> = {
+  facility: '设施农用地',
+  temporary: '临时用地',
+};
 
 /** What the analysis found for a land patch, in m² (ellipsoidal). null: the layer was not given. */
 export interface LandFigures {
@@ -194,7 +197,13 @@ function result(
 }
 
 function noArea(pack: RulePack, opts: PrejudgeOptions): Prejudgement {
-  return result(pack, 'needs_check', '图斑没有可叠加的面（仅有中心点或几何无效），无法叠加分析，需核实', null, opts);
+  return result(
+    pack,
+    'needs_check',
+    '图斑没有可叠加的面（仅有中心点或几何无效），无法叠加分析，需核实',
+    null,
+    opts,
+  );
 }
 
 function failed(pack: RulePack, n: number, opts: PrejudgeOptions): Prejudgement {
@@ -228,7 +237,9 @@ export function prejudgeLand(pack: RulePack, f: LandFigures, opts: PrejudgeOptio
     );
 
   if (f.otherCoverM2 !== null && f.otherCoverM2 / area >= pj.other.minCoverShare) {
-    const what = f.otherSource ? OTHER_SOURCE_LABEL[f.otherSource] : pj.other.coverSources.map((s) => OTHER_SOURCE_LABEL[s]).join('或');
+    const what = f.otherSource
+      ? OTHER_SOURCE_LABEL[f.otherSource]
+      : pj.other.coverSources.map((s) => OTHER_SOURCE_LABEL[s]).join('或');
     return result(
       pack,
       'likely_other',
@@ -296,7 +307,8 @@ export function prejudgeMineral(pack: RulePack, f: MineralFigures, opts: Prejudg
   const sliver = pack.prejudgement.sliverToleranceM2;
   if (!(f.areaM2 > sliver)) return noArea(pack, opts);
   if (f.errorCount) return failed(pack, f.errorCount, opts);
-  if (!f.miningLayer) return result(pack, 'needs_check', '未提供采矿权图层，无法判断是否持证，需核实', null, opts);
+  if (!f.miningLayer)
+    return result(pack, 'needs_check', '未提供采矿权图层，无法判断是否持证，需核实', null, opts);
   const tol = `（边界容差 ${f.toleranceM} 米）`;
   const nos = (l: readonly LicenceRef[]) => listShort(l.map((x) => x.no));
   const dateNote = f.datesChecked ? '' : '；后时相日期不详，未核对有效期';

@@ -1,5 +1,6 @@
 // Thin wrapper around GEOS compiled to WASM (geos-wasm): validity, repair and intersection of
-// polygons. Geometries cross the JS/WASM boundary as WKB (wkb.ts). Every GEOS object created
+// polygons. Geometries go into GEOS as WKB (wkb.ts) and come back by copying the coordinate
+// sequences of their rings (much faster than writing WKB). Every GEOS object created
 // here is destroyed before the call returns, so the WASM heap stays flat over millions of calls.
 // The exception is `raw`: GEOS geometries held by pointer for the overlay engine (overlay.ts),
 // which keeps prepared geometries alive across many calls and must destroy what it creates.
@@ -96,10 +97,6 @@ interface GeosC {
   GEOSWKBReader_create_r(ctx: Ptr): Ptr;
   GEOSWKBReader_setFixStructure_r(ctx: Ptr, reader: Ptr, fix: number): void;
   GEOSWKBReader_read_r(ctx: Ptr, reader: Ptr, wkb: Ptr, size: number): Ptr;
-  GEOSWKBWriter_create_r(ctx: Ptr): Ptr;
-  GEOSWKBWriter_setByteOrder_r(ctx: Ptr, writer: Ptr, order: number): void;
-  GEOSWKBWriter_setOutputDimension_r(ctx: Ptr, writer: Ptr, dims: number): void;
-  GEOSWKBWriter_write_r(ctx: Ptr, writer: Ptr, g: Ptr, sizeOut: Ptr): Ptr;
   GEOSFree_r(ctx: Ptr, p: Ptr): void;
   GEOSGeom_destroy_r(ctx: Ptr, g: Ptr): void;
   GEOSGeomTypeId_r(ctx: Ptr, g: Ptr): number;

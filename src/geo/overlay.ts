@@ -283,7 +283,8 @@ export function overlayShape(
   if (index.geos !== shape.geos) throw new Error('overlay: patch and index use different GEOS instances');
   const sliver = opts.sliverM2 ?? DEFAULT_SLIVER_M2;
   const result: OverlayResult = { patchAreaM2: shape.areaM2, pieces: [], errors: [], slivers: 0 };
-  if (!shape.geometry || index.size === 0) return result;
+  // A patch smaller than a sliver can have no piece worth reporting.
+  if (!shape.geometry || index.size === 0 || shape.areaM2 < sliver) return result;
   const candidates = index.search(shape.bbox);
   if (candidates.length === 0) return result;
   const p = shape.geom();

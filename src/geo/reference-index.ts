@@ -68,7 +68,8 @@ const UNREADABLE = 'unreadable' as const;
 /** Every coordinate is a finite number (NaN would poison areas and boxes silently). */
 export function allFinite(g: Areal): boolean {
   for (const poly of polygonsOf(g))
-    for (const ring of poly) for (const p of ring) if (!Number.isFinite(p[0]) || !Number.isFinite(p[1])) return false;
+    for (const ring of poly)
+      for (const p of ring) if (!Number.isFinite(p[0]) || !Number.isFinite(p[1])) return false;
   return true;
 }
 
@@ -106,7 +107,10 @@ export class ReferenceIndex {
       if (this.bufferM > 0) {
         g = bufferMetres(geos, g, this.bufferM);
         if (!g) {
-          skipped.push({ id: f.id, reason: `外扩 ${this.bufferM} 米失败：${geos.raw.lastError() ?? '无面'}` });
+          skipped.push({
+            id: f.id,
+            reason: `外扩 ${this.bufferM} 米失败：${geos.raw.lastError() ?? '无面'}`,
+          });
           continue;
         }
       }
@@ -125,7 +129,8 @@ export class ReferenceIndex {
     this.size = n;
     this.skipped = skipped;
     const max = opts.autoReferenceMax ?? AUTO_REFERENCE_MAX;
-    this.prepareSide = opts.prepare && opts.prepare !== 'auto' ? opts.prepare : n <= max ? 'reference' : 'patch';
+    this.prepareSide =
+      opts.prepare && opts.prepare !== 'auto' ? opts.prepare : n <= max ? 'reference' : 'patch';
 
     const offsets = new Float64Array(n + 1);
     for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + wkbSize(kept[i]!.g);
@@ -163,7 +168,12 @@ export class ReferenceIndex {
 
   bbox(i: number): BBox {
     const o = 4 * i;
-    return { minx: this.boxes[o]!, miny: this.boxes[o + 1]!, maxx: this.boxes[o + 2]!, maxy: this.boxes[o + 3]! };
+    return {
+      minx: this.boxes[o]!,
+      miny: this.boxes[o + 1]!,
+      maxx: this.boxes[o + 2]!,
+      maxy: this.boxes[o + 3]!,
+    };
   }
 
   /** Feature i's WKB (a view into the packed buffer). */

@@ -10,6 +10,7 @@ import { importLayer, type ImportLayerOptions } from '../jobs/import-layer.ts';
 import { exportPatches, type ExportOptions } from '../jobs/export-patches.ts';
 import { backup } from '../jobs/backup.ts';
 import { verifyChain } from '../store/queries/events.ts';
+import { loadDemo } from '../demo/load.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import { userOperatorCommands } from '../auth/commands.ts';
 
@@ -43,6 +44,8 @@ export const operatorCommands = {
   'export.patches': (db: Db, a: Args<ExportOptions>, c: OperatorContext) =>
     exportPatches(db, { ...a, onProgress: c.onProgress }),
   backup: (db: Db, a: { file: string }, c: OperatorContext) => backup(db, c.filesDir, a.file, c.onProgress),
+  'demo.load': (db: Db, a: { scale?: number }, c: OperatorContext) =>
+    loadDemo(db, { scale: a.scale, actor: c.actor, onProgress: c.onProgress }),
   'audit.verify': (db: Db, _a: Record<string, never>, c: OperatorContext) => verifyChain(db, c.onProgress),
   ...userOperatorCommands,
 } as const;

@@ -44,7 +44,10 @@ export function multi(...polys: Polygon[]): MultiPolygon {
 /** |area| of a lon/lat ring with geodesic edges, by GeographicLib. */
 export function ringAreaGeodesic(r: Ring): number {
   const p = geod.Polygon(false);
-  const n = r.length > 1 && r[0]![0] === r[r.length - 1]![0] && r[0]![1] === r[r.length - 1]![1] ? r.length - 1 : r.length;
+  const n =
+    r.length > 1 && r[0]![0] === r[r.length - 1]![0] && r[0]![1] === r[r.length - 1]![1]
+      ? r.length - 1
+      : r.length;
   for (let i = 0; i < n; i++) p.AddPoint(r[i]![1], r[i]![0]);
   return Math.abs(p.Compute(false, true).area!);
 }

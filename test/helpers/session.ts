@@ -8,11 +8,11 @@ export interface Session {
   headers: Record<string, string>;
 }
 
-/** Demo accounts for two units: unit1 → 370306101 北郊镇, unit2 → 370306102 南郊镇. */
+/** Demo accounts for two units: unit1 → 370306101 南郊镇, unit2 → 370306102 王村镇 (codes as in the demo district). */
 export function seedAccounts(db: Db): Promise<DemoAccount[]> {
   return seedDemoUsers(db, [
-    { code: '370306101', name: '北郊镇' },
-    { code: '370306102', name: '南郊镇' },
+    { code: '370306101', name: '南郊镇' },
+    { code: '370306102', name: '王村镇' },
   ]);
 }
 

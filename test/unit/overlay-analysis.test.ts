@@ -4,8 +4,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initGeos } from '../../src/geo/geos.ts';
 import type { Areal } from '../../src/geo/geometry.ts';
-import { buildReferenceIndex, type ReferenceFeature, type ReferenceIndexOptions } from '../../src/geo/reference-index.ts';
-import { analysePatch, licenceBufferM, parseDateRange, parsePeriod, zoneOf, type AnalysisLayers } from '../../src/domain/analysis.ts';
+import {
+  buildReferenceIndex,
+  type ReferenceFeature,
+  type ReferenceIndexOptions,
+} from '../../src/geo/reference-index.ts';
+import {
+  analysePatch,
+  licenceBufferM,
+  parseDateRange,
+  parsePeriod,
+  zoneOf,
+  type AnalysisLayers,
+} from '../../src/domain/analysis.ts';
 import { loadRulePack } from '../../src/domain/rulepack.ts';
 import { OUTPUT_FIELD_IDS } from '../../src/domain/fields.ts';
 import { isWeipianError } from '../../src/domain/errors.ts';
@@ -16,14 +27,23 @@ const land = loadRulePack('2017-land');
 const mineral = loadRulePack('2017-mineral');
 
 const EXACT = 1e-3;
-function close(actual: number | string | null | undefined, expected: number, tol: number, what: string): void {
+function close(
+  actual: number | string | null | undefined,
+  expected: number,
+  tol: number,
+  what: string,
+): void {
   assert.equal(typeof actual, 'number', what);
   assert.ok(Math.abs((actual as number) - expected) <= tol, `${what}: ${String(actual)} vs ${expected}`);
 }
 const m2 = (x: number) => `${x.toFixed(2)} 平方米`;
 
 function layer(features: [Areal, Record<string, unknown>][], opts: ReferenceIndexOptions = {}) {
-  const fs: ReferenceFeature[] = features.map(([geometry, attributes], i) => ({ id: i + 1, geometry, attributes }));
+  const fs: ReferenceFeature[] = features.map(([geometry, attributes], i) => ({
+    id: i + 1,
+    geometry,
+    attributes,
+  }));
   return buildReferenceIndex(geos, fs, opts);
 }
 
@@ -64,7 +84,9 @@ const landLayers: AnalysisLayers = {
   supply: layer([]),
   linkage: layer([]),
   facility: layer([[rect(690, 90, 760, 160), { BABH: 'SN2017-001' }]]),
-  temporary: layer([[rect(790, 90, 860, 160), { PZWH: '周国土临字〔2016〕3号', YXQ: '2016-01-01至2016-12-31' }]]),
+  temporary: layer([
+    [rect(790, 90, 860, 160), { PZWH: '周国土临字〔2016〕3号', YXQ: '2016-01-01至2016-12-31' }],
+  ]),
 };
 
 test('approved patch: owning unit, land use, 100 % approved → 疑似合法 with the document number', () => {
@@ -105,18 +127,28 @@ test('approved patch: owning unit, land use, 100 % approved → 疑似合法 wit
 
 test('96.2 % approved: the share and the reason', () => {
   const patch = rect(100, 100, 200, 200);
-  const layers = { ...landLayers, approval: layer([[rect(0, 0, 196.2, 300), { PZWH: '鲁政土字〔2016〕123号' }]]) };
+  const layers = {
+    ...landLayers,
+    approval: layer([[rect(0, 0, 196.2, 300), { PZWH: '鲁政土字〔2016〕123号' }]]),
+  };
   const { fields } = analysePatch({ jcbh: 'L1b', geometry: patch }, layers, land);
   close(fields.approved_m2, geoArea(rect(100, 100, 196.2, 200)), EXACT, 'approved');
   assert.equal(fields.prejudgement_reason, '已批准面积占 96.2%（鲁政土字〔2016〕123号），判为疑似合法');
   // Just below the threshold it is no longer legal.
   const less = { ...landLayers, approval: layer([[rect(0, 0, 194.9, 300), { PZWH: 'X' }]]) };
-  assert.notEqual(analysePatch({ jcbh: 'L1c', geometry: patch }, less, land).fields.prejudgement, 'likely_legal');
+  assert.notEqual(
+    analysePatch({ jcbh: 'L1c', geometry: patch }, less, land).fields.prejudgement,
+    'likely_legal',
+  );
 });
 
 test('half approved, rest on farmland → 疑似违法（批少占多）with the uncovered part measured', () => {
   const patch = rect(-300, 500, -100, 600);
-  const { fields, detail } = analysePatch({ jcbh: 'L2', geometry: patch, hsx: '2017-10-15' }, landLayers, land);
+  const { fields, detail } = analysePatch(
+    { jcbh: 'L2', geometry: patch, hsx: '2017-10-15' },
+    landLayers,
+    land,
+  );
   const area = geoArea(patch);
   const approved = geoArea(rect(-300, 500, -200, 600));
   const rest = geoArea(rect(-200, 500, -100, 600));
@@ -237,7 +269,9 @@ test('small uncovered patch: below 400 m² it is 需核实, not illegal', () => 
 test('a bowtie patch is repaired, measured as its two lobes and judged', () => {
   const bowtie = poly(ring([100, 100], [200, 200], [200, 100], [100, 200]));
   const { fields, detail } = analysePatch({ jcbh: 'L8', geometry: bowtie }, landLayers, land);
-  const lobes = geoArea(poly(ring([100, 100], [150, 150], [100, 200]))) + geoArea(poly(ring([200, 100], [200, 200], [150, 150])));
+  const lobes =
+    geoArea(poly(ring([100, 100], [150, 150], [100, 200]))) +
+    geoArea(poly(ring([200, 100], [200, 200], [150, 150])));
   close(fields.area_m2, lobes, EXACT, 'lobes');
   assert.equal(detail.repaired, true);
   assert.equal(detail.validityIssue, 'Self-intersection');
@@ -250,8 +284,18 @@ test('a bowtie patch is repaired, measured as its two lobes and judged', () => {
 test('a patch with a hole and a multipart patch', () => {
   const holed = poly(rectRing(-300, 500, -100, 600), rectRing(-280, 520, -260, 540));
   const r1 = analysePatch({ jcbh: 'L9', geometry: holed }, landLayers, land);
-  close(r1.fields.area_m2, geoArea(rect(-300, 500, -100, 600)) - geoArea(rect(-280, 520, -260, 540)), EXACT, 'holed');
-  close(r1.fields.approved_m2, geoArea(rect(-300, 500, -200, 600)) - geoArea(rect(-280, 520, -260, 540)), EXACT, 'approved');
+  close(
+    r1.fields.area_m2,
+    geoArea(rect(-300, 500, -100, 600)) - geoArea(rect(-280, 520, -260, 540)),
+    EXACT,
+    'holed',
+  );
+  close(
+    r1.fields.approved_m2,
+    geoArea(rect(-300, 500, -200, 600)) - geoArea(rect(-280, 520, -260, 540)),
+    EXACT,
+    'approved',
+  );
   const parts: Areal = {
     type: 'MultiPolygon',
     coordinates: [rect(100, 100, 150, 150).coordinates, rect(-150, 1000, -100, 1050).coordinates],
@@ -267,19 +311,30 @@ test('a patch with a hole and a multipart patch', () => {
 });
 
 test('a point-only patch gets its unit and needs checking; missing layers are null, not 0', () => {
-  const { fields, detail } = analysePatch({ jcbh: 'P', geometry: { type: 'Point', coordinates: pt(100, 100) } }, landLayers, land);
+  const { fields, detail } = analysePatch(
+    { jcbh: 'P', geometry: { type: 'Point', coordinates: pt(100, 100) } },
+    landLayers,
+    land,
+  );
   assert.equal(fields.unit_code, '370306002');
   assert.equal(fields.area_m2, null);
   assert.equal(fields.prejudgement, 'needs_check');
   assert.match(fields.prejudgement_reason as string, /仅有中心点/);
   assert.equal(detail.pointOnly, true);
 
-  const bare = analysePatch({ jcbh: 'L11', geometry: rect(100, 100, 200, 200) }, { unit: landLayers.unit! }, land);
+  const bare = analysePatch(
+    { jcbh: 'L11', geometry: rect(100, 100, 200, 200) },
+    { unit: landLayers.unit! },
+    land,
+  );
   assert.equal(bare.fields.farmland_m2, null);
   assert.equal(bare.fields.approved_m2, null);
   assert.equal(bare.fields.zone_allowed_m2, null);
   assert.equal(bare.fields.prejudgement, 'needs_check');
-  assert.match(bare.fields.prejudgement_reason as string, /^未提供批准范围图层，.*未提供耕地、规划分区图层，无法判断，需核实$/);
+  assert.match(
+    bare.fields.prejudgement_reason as string,
+    /^未提供批准范围图层，.*未提供耕地、规划分区图层，无法判断，需核实$/,
+  );
   assert.ok(bare.detail.missingLayers.includes('approval'));
 });
 
@@ -303,13 +358,24 @@ const mineralLayers: AnalysisLayers = {
   unit: landLayers.unit!,
   'mining-right': layer(
     [
-      [rect(0, 0, 200, 200), { XKZH: 'C3703002010127120091234', KZ: '石灰岩', YXQQ: '2015-01-01', YXQZ: '2020-12-31' }],
-      [rect(1000, 0, 1200, 200), { XKZH: 'C3703002009017120001111', KZ: '建筑石料用灰岩', YXQ: '2010-01-01至2016-12-31' }],
+      [
+        rect(0, 0, 200, 200),
+        { XKZH: 'C3703002010127120091234', KZ: '石灰岩', YXQQ: '2015-01-01', YXQZ: '2020-12-31' },
+      ],
+      [
+        rect(1000, 0, 1200, 200),
+        { XKZH: 'C3703002009017120001111', KZ: '建筑石料用灰岩', YXQ: '2010-01-01至2016-12-31' },
+      ],
     ],
     { bufferM: tol },
   ),
   'exploration-right': layer(
-    [[rect(2000, 0, 2200, 200), { XKZH: 'T37120080702010888', KZ: '铁矿', YXQQ: '2016-01-01', YXQZ: '2019-12-31' }]],
+    [
+      [
+        rect(2000, 0, 2200, 200),
+        { XKZH: 'T37120080702010888', KZ: '铁矿', YXQQ: '2016-01-01', YXQZ: '2019-12-31' },
+      ],
+    ],
     { bufferM: tol },
   ),
 };
@@ -317,7 +383,11 @@ const mineralLayers: AnalysisLayers = {
 test('mineral: 5 m beyond the licence is inside within the 10 m tolerance → 疑似合法', () => {
   assert.equal(tol, 10);
   const patch = rect(150, 50, 205, 100);
-  const { fields, detail } = analysePatch({ jcbh: 'K1', geometry: patch, hsx: '2017-10' }, mineralLayers, mineral);
+  const { fields, detail } = analysePatch(
+    { jcbh: 'K1', geometry: patch, hsx: '2017-10' },
+    mineralLayers,
+    mineral,
+  );
   assert.equal(fields.licence_inside_m2, fields.area_m2);
   assert.equal(fields.licence_outside_m2, 0);
   assert.equal(fields.licence_nos, 'C3703002010127120091234');
@@ -351,7 +421,11 @@ test('mineral: 30 m beyond the licence → 越界 by the part beyond the toleran
 
 test('mineral: only an expired licence → 无证, naming the expired licence', () => {
   const patch = rect(1050, 50, 1100, 100);
-  const { fields, detail } = analysePatch({ jcbh: 'K3', geometry: patch, hsx: '2017-10' }, mineralLayers, mineral);
+  const { fields, detail } = analysePatch(
+    { jcbh: 'K3', geometry: patch, hsx: '2017-10' },
+    mineralLayers,
+    mineral,
+  );
   assert.equal(fields.licence_inside_m2, 0);
   assert.equal(fields.licence_outside_m2, fields.area_m2);
   assert.equal(fields.licence_nos, 'C3703002009017120001111');
@@ -368,7 +442,11 @@ test('mineral: only an expired licence → 无证, naming the expired licence', 
 });
 
 test('mineral: inside an exploration licence only → 以采代探; nowhere → 无证', () => {
-  const r = analysePatch({ jcbh: 'K4', geometry: rect(2050, 50, 2100, 100), hsx: '2017-10' }, mineralLayers, mineral);
+  const r = analysePatch(
+    { jcbh: 'K4', geometry: rect(2050, 50, 2100, 100), hsx: '2017-10' },
+    mineralLayers,
+    mineral,
+  );
   assert.equal(r.fields.licence_inside_m2, 0);
   assert.equal(r.fields.licence_nos, 'T37120080702010888');
   assert.equal(r.fields.prejudgement, 'likely_illegal');
@@ -381,9 +459,16 @@ test('mineral: inside an exploration licence only → 以采代探; nowhere → 
     r.detail.prejudgement.evidence.map((e) => e.id),
     ['site_photos', 'inspection_record', 'licence_copy'],
   );
-  const none = analysePatch({ jcbh: 'K5', geometry: rect(5000, 5000, 5050, 5050), hsx: '2017-10' }, mineralLayers, mineral);
+  const none = analysePatch(
+    { jcbh: 'K5', geometry: rect(5000, 5000, 5050, 5050), hsx: '2017-10' },
+    mineralLayers,
+    mineral,
+  );
   assert.equal(none.fields.prejudgement, 'likely_illegal');
-  assert.equal(none.fields.prejudgement_reason, '未与任何有效采矿权相交（边界容差 10 米），判为疑似违法（无证开采）');
+  assert.equal(
+    none.fields.prejudgement_reason,
+    '未与任何有效采矿权相交（边界容差 10 米），判为疑似违法（无证开采）',
+  );
   assert.equal(none.fields.licence_nos, '');
 });
 
@@ -402,7 +487,8 @@ test('licence layers built without the pack tolerance are refused', () => {
   const wrong = { ...mineralLayers, 'mining-right': layer([[rect(0, 0, 200, 200), { XKZH: 'C1' }]]) };
   assert.throws(
     () => analysePatch({ jcbh: 'K7', geometry: rect(0, 0, 10, 10) }, wrong, mineral),
-    (e: unknown) => isWeipianError(e) && e.code === 'analysis_layer_mismatch' && /边界容差 10 米/.test(e.message),
+    (e: unknown) =>
+      isWeipianError(e) && e.code === 'analysis_layer_mismatch' && /边界容差 10 米/.test(e.message),
   );
 });
 

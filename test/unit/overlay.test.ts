@@ -8,7 +8,17 @@ import type { Areal, Polygon, Ring } from '../../src/geo/geometry.ts';
 import { buildReferenceIndex, type ReferenceFeature } from '../../src/geo/reference-index.ts';
 import { areaNoise, coverArea, overlayPatch, PatchShape, remainder } from '../../src/geo/overlay.ts';
 import { bufferMetres } from '../../src/geo/metric-buffer.ts';
-import { geoArea, lonEastOf, multi, poly, pt, rect, rectRing, ring, xOfLon } from '../helpers/overlay-frame.ts';
+import {
+  geoArea,
+  lonEastOf,
+  multi,
+  poly,
+  pt,
+  rect,
+  rectRing,
+  ring,
+  xOfLon,
+} from '../helpers/overlay-frame.ts';
 
 const geos = await initGeos();
 
@@ -19,7 +29,11 @@ function close(actual: number, expected: number, tol: number, what: string): voi
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected} (Δ ${actual - expected})`);
 }
 
-const feature = (id: string | number, geometry: Areal, attributes: Record<string, unknown> = {}): ReferenceFeature => ({
+const feature = (
+  id: string | number,
+  geometry: Areal,
+  attributes: Record<string, unknown> = {},
+): ReferenceFeature => ({
   id,
   geometry,
   attributes,
@@ -105,7 +119,10 @@ test('two overlapping approvals: covered area is the union, not the sum; the rem
 
 test('a filter keeps features out of the cover', () => {
   const patch = rect(0, 0, 100, 100);
-  const idx = buildReferenceIndex(geos, [feature('A', rect(-50, -50, 60, 150)), feature('B', rect(40, -50, 80, 150))]);
+  const idx = buildReferenceIndex(geos, [
+    feature('A', rect(-50, -50, 60, 150)),
+    feature('B', rect(40, -50, 80, 150)),
+  ]);
   const cov = coverArea(patch, idx, (i) => idx.ids[i] === 'B');
   assert.deepEqual(
     cov.pieces.map((p) => p.id),
@@ -127,7 +144,12 @@ test('a bowtie patch is repaired into its two lobes and overlaid without error',
     const r = overlayPatch(shape, strip);
     assert.deepEqual(r.errors, []);
     assert.equal(r.pieces.length, 1);
-    close(r.pieces[0]!.areaM2, geoArea(poly(ring([0, 0], [30, 30], [30, 70], [0, 100]))), EXACT, 'clipped lobe');
+    close(
+      r.pieces[0]!.areaM2,
+      geoArea(poly(ring([0, 0], [30, 30], [30, 70], [0, 100]))),
+      EXACT,
+      'clipped lobe',
+    );
   } finally {
     shape.dispose();
   }
@@ -136,7 +158,10 @@ test('a bowtie patch is repaired into its two lobes and overlaid without error',
 test('slivers below the tolerance are dropped and counted; above it they are kept', () => {
   const patch = rect(0, 0, 100, 100);
   // Strips 1 mm and 4 mm wide along the east edge, 5 m long: ≈ 0.005 m² and ≈ 0.02 m².
-  const idx = buildReferenceIndex(geos, [feature('thin', rect(99.999, 10, 120, 15)), feature('thick', rect(99.996, 50, 120, 55))]);
+  const idx = buildReferenceIndex(geos, [
+    feature('thin', rect(99.999, 10, 120, 15)),
+    feature('thick', rect(99.996, 50, 120, 55)),
+  ]);
   const r = overlayPatch(patch, idx);
   assert.equal(r.slivers, 1);
   assert.deepEqual(
@@ -173,7 +198,8 @@ test('metric buffer: a rectangle grown by 10 m has its east edge 10 geodesic met
   const g = rect(0, 0, 200, 200);
   const grown = bufferMetres(geos, g, 10)!;
   let maxLon = -Infinity;
-  for (const r of grown.type === 'Polygon' ? grown.coordinates : grown.coordinates.flat()) for (const [lon] of r) maxLon = Math.max(maxLon, lon);
+  for (const r of grown.type === 'Polygon' ? grown.coordinates : grown.coordinates.flat())
+    for (const [lon] of r) maxLon = Math.max(maxLon, lon);
   close(maxLon, lonEastOf(200, 100, 10), 1e-9, 'east edge (degrees)'); // 1e-9° ≈ 0.1 mm
   assert.equal(bufferMetres(geos, g, 0), g);
 });
@@ -265,7 +291,10 @@ test('random dirty data: never throws, no intersection exceeds either input', ()
           for (const p of r.pieces) {
             pieces++;
             const refM2 = trueArea.get(p.id) ?? Infinity;
-            assert.ok(p.areaM2 <= shape.areaM2 + areaNoise(shape.areaM2), `${label}: piece ${p.areaM2} > patch ${shape.areaM2}`);
+            assert.ok(
+              p.areaM2 <= shape.areaM2 + areaNoise(shape.areaM2),
+              `${label}: piece ${p.areaM2} > patch ${shape.areaM2}`,
+            );
             assert.ok(p.areaM2 <= refM2 + areaNoise(refM2), `${label}: piece ${p.areaM2} > feature ${refM2}`);
             assert.ok(p.areaM2 >= 0.01);
           }
@@ -288,9 +317,13 @@ test('garbage reference features (collapsed ring, NaN coordinates) neither throw
   const collapsed: Polygon = { type: 'Polygon', coordinates: [[pt(0, 0), pt(10, 0)]] };
   const nan: Polygon = { type: 'Polygon', coordinates: [[pt(0, 0), [NaN, NaN], pt(10, 10), pt(0, 0)]] };
   for (const prepare of ['patch', 'reference'] as const) {
-    const idx = buildReferenceIndex(geos, [feature('ok', rect(0, 0, 50, 50)), feature('collapsed', collapsed), feature('nan', nan)], {
-      prepare,
-    });
+    const idx = buildReferenceIndex(
+      geos,
+      [feature('ok', rect(0, 0, 50, 50)), feature('collapsed', collapsed), feature('nan', nan)],
+      {
+        prepare,
+      },
+    );
     const r = overlayPatch(rect(-5, -5, 20, 20), idx);
     assert.deepEqual(
       r.pieces.map((p) => p.id),
@@ -304,13 +337,20 @@ test('garbage reference features (collapsed ring, NaN coordinates) neither throw
 
 test('the reference index keeps geometry as packed WKB and skips empty features', () => {
   const empty: Polygon = { type: 'Polygon', coordinates: [] };
-  const idx = buildReferenceIndex(geos, [feature(1, rect(0, 0, 10, 10)), feature(2, empty), feature(3, rect(20, 0, 30, 10))]);
+  const idx = buildReferenceIndex(geos, [
+    feature(1, rect(0, 0, 10, 10)),
+    feature(2, empty),
+    feature(3, rect(20, 0, 30, 10)),
+  ]);
   assert.equal(idx.size, 2);
   assert.deepEqual(idx.skipped, [{ id: 2, reason: '几何为空' }]);
   assert.deepEqual(idx.ids, [1, 3]);
   assert.deepEqual(idx.geometry(1), rect(20, 0, 30, 10));
   close(idx.areas[0]!, geoArea(rect(0, 0, 10, 10)), EXACT, 'computed area');
-  assert.deepEqual(idx.search({ minx: pt(25, 0)[0], miny: pt(0, 5)[1], maxx: pt(26, 0)[0], maxy: pt(0, 6)[1] }), [1]);
+  assert.deepEqual(
+    idx.search({ minx: pt(25, 0)[0], miny: pt(0, 5)[1], maxx: pt(26, 0)[0], maxy: pt(0, 6)[1] }),
+    [1],
+  );
   // An empty layer overlays to nothing.
   assert.deepEqual(overlayPatch(rect(0, 0, 10, 10), buildReferenceIndex(geos, [])).pieces, []);
   assert.equal(xOfLon(pt(12.5, 0)[0]).toFixed(6), '12.500000');

@@ -2,6 +2,9 @@
 import type { Command } from 'commander';
 import { printResult, progressBar } from '../output.ts';
 import { leaf, newCommand } from '../program.ts';
+import { operate } from '../context.ts';
+import type { DemoLoadResult } from '../../demo/load.ts';
+import { ROLE_LABELS } from '../../domain/roles.ts';
 import {
   DEFAULT_SCALE,
   DEFAULT_SEED,
@@ -25,9 +28,38 @@ function human(dir: string, m: DemoManifest, seconds: number): string {
   ].join('\n');
 }
 
+/** The console lines after a demo load: where to go and how to log in. */
+export function demoLoginLines(r: DemoLoadResult, url?: string): string[] {
+  const lines = r.loaded
+    ? [
+        `已载入演示区县（周村区）：参考图层 ${r.layers} 个，土地卫片图斑 ${r.patches.land} 个，矿产卫片图斑 ${r.patches.mineral} 个，用时 ${r.seconds.toFixed(1)} 秒`,
+      ]
+    : ['数据库中已有批次，未重复载入演示数据'];
+  if (url) lines.push(`打开 ${url} 登录`);
+  if (r.accounts.length) {
+    lines.push(`演示账号（密码均为 ${r.password}）：`);
+    for (const a of r.accounts)
+      lines.push(`  ${a.username.padEnd(9)} ${ROLE_LABELS[a.role]}${a.unitCode ? `（${a.unitCode}）` : ''}`);
+  }
+  return lines;
+}
+
 export function demoCommands(program: Command): void {
-  const demo = newCommand('demo', '示例数据：按周村区生成一套完整的卫片执法检查数据');
+  const demo = newCommand('demo', '示例数据：按周村区生成一套完整的卫片执法检查数据，或载入到空数据库');
   program.addCommand(demo);
+  const load = leaf(
+    demo,
+    'load',
+    '生成演示区县数据并通过正式导入程序载入当前数据库（仅限空数据库；已有批次时不重复载入）',
+    (c) => c.option('--scale <x>', `规模（${MIN_SCALE}–${MAX_SCALE}），默认 ${DEFAULT_SCALE}`),
+    async (opts: { scale?: string; json?: boolean }) => {
+      const r = await operate('demo.load', { scale: opts.scale === undefined ? undefined : Number(opts.scale) });
+      printResult(opts, { ok: true, ...r }, () => demoLoginLines(r).join('\n'));
+    },
+  );
+  // `weipian demo` alone loads, as the README says.
+  (demo.commands as Command[]).splice(demo.commands.indexOf(load), 1);
+  demo.addCommand(load, { isDefault: true });
   leaf(
     demo,
     'generate <dir>',
