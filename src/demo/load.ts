@@ -42,7 +42,14 @@ export async function loadDemo(db: Db, opts: DemoLoadOptions): Promise<DemoLoadR
   const started = Date.now();
   const step = opts.onStep ?? (() => undefined);
   if (!(await isEmpty(db)))
-    return { loaded: false, accounts: [], password: DEMO_PASSWORD, layers: 0, patches: { land: 0, mineral: 0 }, seconds: 0 };
+    return {
+      loaded: false,
+      accounts: [],
+      password: DEMO_PASSWORD,
+      layers: 0,
+      patches: { land: 0, mineral: 0 },
+      seconds: 0,
+    };
   const dir = await mkdtemp(path.join(tmpdir(), 'weipian-demo-'));
   try {
     step('生成演示区县数据（周村区）');

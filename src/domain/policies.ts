@@ -17,7 +17,6 @@ export type Decision = { allow: true } | { allow: false; reason: DenialReason; m
 const ALLOW: Decision = { allow: true };
 
 const ALL_ROLES: readonly Role[] = ['leader', 'bureau_admin', 'reviewer', 'unit_officer', 'department'];
-const BUREAU: readonly Role[] = ['bureau_admin', 'reviewer'];
 
 /**
  * The actions of the API. Each route names exactly one; `roles` is who may attempt it at all,

@@ -66,7 +66,7 @@ function codec(encoding: ShapefileEncoding): Codec {
 /** Characters of s that the encoding cannot represent. */
 function unencodable(s: string, c: Codec): string[] {
   // Fast path: ASCII, or the whole string survives the codec — checked once, not per character.
-  if (/^[\x00-\x7f]*$/.test(s) || c.encodable(s)) return [];
+  if (/^[\x20-\x7e]*$/.test(s) || c.encodable(s)) return [];
   return [...new Set([...s].filter((ch) => !c.encodable(ch)))];
 }
 

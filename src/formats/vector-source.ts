@@ -135,6 +135,8 @@ function unsupported(file: string, actual: ContentKind): WeipianError {
 interface Ctx {
   opts: OpenVectorOptions;
   mode: GeometryMode;
+  /** --layer when it already named the file: used only if the file has a layer of that name too. */
+  preferLayer?: string;
   cleanups: (() => Promise<void>)[];
 }
 
@@ -211,7 +213,7 @@ function chooseDataset(
   all: Candidate[],
   layer: string | undefined,
   shown: string,
-): { chosen: Candidate; innerLayer?: string } {
+): { chosen: Candidate; innerLayer?: string; preferLayer?: string } {
   const rel = (c: Candidate) => toPosix(path.relative(dir, c.path));
   if (all.length === 0)
     throw new WeipianError('source_no_data', `${shown} 中没有找到可导入的数据（${SUPPORTED}）。`, {
@@ -227,7 +229,8 @@ function chooseDataset(
       const r = fold(rel(c)).replace(DATA_EXT, '');
       return r === want || fold(path.basename(r)) === want;
     });
-    if (hits.length === 1) return { chosen: hits[0]! };
+    // A GeoPackage named like its layer: the name may still pick that layer among several.
+    if (hits.length === 1) return { chosen: hits[0]!, preferLayer: layer };
     if (hits.length > 1) {
       const hitRel = hits.map(rel);
       throw new WeipianError(
@@ -270,7 +273,8 @@ async function openFolder(
   layer: string | undefined,
 ): Promise<VectorSource> {
   if (await isGdbFolder(dir)) return openGdalSource(dir, ctx, layer);
-  const { chosen, innerLayer } = chooseDataset(dir, await findDatasets(dir), layer, shown);
+  const { chosen, innerLayer, preferLayer } = chooseDataset(dir, await findDatasets(dir), layer, shown);
+  ctx.preferLayer = preferLayer;
   if (chosen.kind === 'shapefile') return openShapefileSource(chosen.path, ctx);
   if (chosen.kind === 'gdb') return openGdalSource(chosen.path, ctx, innerLayer);
   return openFile(chosen.path, ctx, innerLayer);
@@ -360,8 +364,11 @@ function chooseGdalLayer(
   shown: string,
   formatName: string,
   mode: GeometryMode,
+  prefer?: string,
 ): GdalLayer {
   const spatial = layers.filter((l) => l.geometryType !== null);
+  if (want === undefined && prefer !== undefined && spatial.length > 1)
+    want = spatial.find((l) => fold(l.name.trim()) === fold(prefer.trim()))?.name;
   const names = spatial.map((l) => l.name);
   let layer: GdalLayer | undefined;
   if (want !== undefined) {
@@ -429,6 +436,7 @@ async function openGdalSource(dataset: string, ctx: Ctx, layer: string | undefin
       shown,
       /FileGDB/i.test(driver) ? 'File Geodatabase' : 'GeoPackage',
       ctx.mode,
+      ctx.preferLayer,
     ),
   );
   let bytes: Uint8Array | null = exp.bytes;

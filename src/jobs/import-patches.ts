@@ -66,7 +66,9 @@ export interface ImportSummary {
   notes: string[];
 }
 
-async function loadUserMapping(m: ImportPatchesOptions['mapping']): Promise<Record<string, string> | undefined> {
+async function loadUserMapping(
+  m: ImportPatchesOptions['mapping'],
+): Promise<Record<string, string> | undefined> {
   if (m === undefined || typeof m === 'object') return m;
   let text: string;
   try {
@@ -76,7 +78,8 @@ async function loadUserMapping(m: ImportPatchesOptions['mapping']): Promise<Reco
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
     return parsed as Record<string, string>;
   } catch (e) {
     throw new WeipianError('mapping_invalid', `字段映射文件不是有效的 JSON 对象：${m}`, {
@@ -91,13 +94,21 @@ function toM2(value: number | null | undefined, unit: 'm2' | 'mu'): number | nul
   return unit === 'mu' ? muToM2(value) : value;
 }
 
-export async function importPatches(db: Db, input: string, opts: ImportPatchesOptions): Promise<ImportSummary> {
+export async function importPatches(
+  db: Db,
+  input: string,
+  opts: ImportPatchesOptions,
+): Promise<ImportSummary> {
   const onProgress = opts.onProgress ?? noProgress;
   const source = PATCH_SOURCES[opts.source];
   if (!source)
-    throw new WeipianError('source_unknown', `未知的图斑来源：${opts.source}（可选：卫片、例行督察、巡查、举报）`);
+    throw new WeipianError(
+      'source_unknown',
+      `未知的图斑来源：${opts.source}（可选：卫片、例行督察、巡查、举报）`,
+    );
   const batch = await findBatchBySlug(db, opts.batch);
-  if (!batch) throw new WeipianError('batch_not_found', `批次不存在：${opts.batch}`, { batch: opts.batch }, 404);
+  if (!batch)
+    throw new WeipianError('batch_not_found', `批次不存在：${opts.batch}`, { batch: opts.batch }, 404);
   const userMapping = await loadUserMapping(opts.mapping);
 
   const src = await openArealSource(input, opts, { points: true });
@@ -201,7 +212,8 @@ export async function importPatches(db: Db, input: string, opts: ImportPatchesOp
         { refused: summary.refused },
       );
     }
-    if (rows.length === 0) throw new WeipianError('no_features', '文件中没有可导入的图斑', { file: src.sourceFile });
+    if (rows.length === 0)
+      throw new WeipianError('no_features', '文件中没有可导入的图斑', { file: src.sourceFile });
     summary.imported = rows.length;
     summary.points = pointIndexes.length;
     if (opts.dryRun) return summary;

@@ -10,6 +10,7 @@ import { requireUser, type AuthUser } from './auth.ts';
 export type RouteAccess = 'public' | 'operator' | 'session' | Action;
 
 export const ROUTE_ACCESS: Record<string, RouteAccess> = {
+  'GET /': 'public',
   'GET /api/health': 'public',
   'GET /api/openapi.json': 'public',
   'POST /api/auth/login': 'public',

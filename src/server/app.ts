@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Db } from '../store/db.ts';
 import { isWeipianError } from '../domain/errors.ts';
 import { healthRoutes } from './routes/health.ts';
+import { homeRoutes } from './routes/home.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { referenceRoutes } from './routes/reference.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -37,17 +38,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, _req, reply) => {
     if (isWeipianError(err))
-      return reply.status(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
+      return reply
+        .status(err.status)
+        .send({ error: { code: err.code, message: err.message, details: err.details } });
     const e = err as { validation?: unknown; statusCode?: number; message: string };
     if (e.validation)
-      return reply.status(400).send({ error: { code: 'request_invalid', message: `请求参数不正确：${e.message}` } });
+      return reply
+        .status(400)
+        .send({ error: { code: 'request_invalid', message: `请求参数不正确：${e.message}` } });
     if (e.statusCode && e.statusCode < 500)
       return reply.status(e.statusCode).send({ error: { code: 'request_invalid', message: e.message } });
     app.log.error(err);
     return reply.status(500).send({ error: { code: 'internal', message: '服务器内部错误' } });
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `没有这个地址：${req.method} ${req.url}` } }),
+    reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `没有这个地址：${req.method} ${req.url}` } }),
   );
 
   const authSettings = loadAuthSettings(process.env, opts.auth);
@@ -58,6 +65,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(authRoutes, { db: opts.db, settings: authSettings });
   await app.register(userRoutes, { db: opts.db, settings: authSettings });
   await app.register(healthRoutes, { db: opts.db });
+  await app.register(homeRoutes, { db: opts.db });
   await app.register(batchRoutes, { db: opts.db });
   await app.register(referenceRoutes, { db: opts.db });
   await app.register(eventRoutes, { db: opts.db });

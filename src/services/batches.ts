@@ -28,7 +28,10 @@ export async function createBatch(db: Db, input: CreateBatchInput): Promise<Batc
       `批次标识只能由小写字母、数字、- 和 _ 组成（最长 64 个字符）：${input.slug}`,
     );
   if (input.kind !== 'land' && input.kind !== 'mineral')
-    throw new WeipianError('batch_kind_invalid', `批次类型只能是 land（土地）或 mineral（矿产）：${input.kind}`);
+    throw new WeipianError(
+      'batch_kind_invalid',
+      `批次类型只能是 land（土地）或 mineral（矿产）：${input.kind}`,
+    );
   if (!Number.isInteger(input.year) || input.year < 1990 || input.year > 2100)
     throw new WeipianError('batch_year_invalid', `年度无效：${input.year}`);
   const period = input.period ?? 'annual';

@@ -86,7 +86,11 @@ for (const engine of engines()) {
       assert.equal(doc.openapi, '3.0.3');
       assert.ok(doc.paths['/api/batches/{slug}/patches'].get, 'patches route documented');
       assert.ok(doc.paths['/api/auth/login'].post, 'login documented');
-      assert.ok(doc.paths['/api/batches/{slug}/patches'].get.parameters.some((p: { name: string }) => p.name === 'bbox'));
+      assert.ok(
+        doc.paths['/api/batches/{slug}/patches'].get.parameters.some(
+          (p: { name: string }) => p.name === 'bbox',
+        ),
+      );
     });
 
     it('answers bad requests in one shape with Chinese messages', async () => {

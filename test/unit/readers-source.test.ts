@@ -269,6 +269,20 @@ describe('GeoPackage and File Geodatabase through GDAL', { skip: skipWithoutOgr(
     );
   });
 
+  test('a zipped GeoPackage named like one of its layers: --layer picks the file and that layer', async (t) => {
+    const dir = await scratch(t);
+    const gpkg = path.join(dir, '图斑.gpkg');
+    await ogrWrite(gpkg, FEATURES, { driver: 'GPKG', name: '往年图斑' });
+    await ogrWrite(gpkg, FEATURES, { driver: 'GPKG', name: '图斑', update: true });
+    const zip = await zipFiles(path.join(dir, '交付.zip'), [{ name: '成果/图斑.gpkg', file: gpkg }]);
+    await assert.rejects(openVectorSource(zip), refusedWith('source_ambiguous', /往年图斑、图斑/));
+    for (const layer of ['图斑', '往年图斑']) {
+      const src = await openVectorSource(zip, { layer });
+      assert.equal(src.layer, layer);
+      await src.close();
+    }
+  });
+
   test('a GeoPackage layer without a CRS has no .prj text; a damaged GeoPackage is refused', async (t) => {
     const dir = await scratch(t);
     const gpkg = await ogrWrite(path.join(dir, 'c.gpkg'), FEATURES, {

@@ -53,7 +53,9 @@ export function demoCommands(program: Command): void {
     '生成演示区县数据并通过正式导入程序载入当前数据库（仅限空数据库；已有批次时不重复载入）',
     (c) => c.option('--scale <x>', `规模（${MIN_SCALE}–${MAX_SCALE}），默认 ${DEFAULT_SCALE}`),
     async (opts: { scale?: string; json?: boolean }) => {
-      const r = await operate('demo.load', { scale: opts.scale === undefined ? undefined : Number(opts.scale) });
+      const r = await operate('demo.load', {
+        scale: opts.scale === undefined ? undefined : Number(opts.scale),
+      });
       printResult(opts, { ok: true, ...r }, () => demoLoginLines(r).join('\n'));
     },
   );

@@ -5,6 +5,9 @@ import { openFromConfig } from '../context.ts';
 import { buildApp } from '../../server/app.ts';
 import { leaf } from '../program.ts';
 import { ensureInitialAdmin } from '../../services/bootstrap.ts';
+import { loadDemo, type DemoLoadResult } from '../../demo/load.ts';
+import { demoLoginLines } from './demo.ts';
+import { progressBar } from '../output.ts';
 import { mkdirSync } from 'node:fs';
 import { acquireLock, isLock } from '../../store/lock.ts';
 import { removeOperatorToken, writeOperatorToken } from '../../server/operator-token.ts';
@@ -15,8 +18,12 @@ export function serveCommand(program: Command): void {
     program,
     'serve',
     '启动 Web 服务',
-    (c) => c.option('--port <port>', '端口（默认 8080 或 WEIPIAN_PORT）').option('--host <host>', '监听地址（默认 127.0.0.1）'),
-    async (opts: { port?: string; host?: string; json?: boolean }) => {
+    (c) =>
+      c
+        .option('--port <port>', '端口（默认 8080 或 WEIPIAN_PORT）')
+        .option('--host <host>', '监听地址（默认 127.0.0.1）')
+        .option('--demo', '数据库为空时载入演示区县（周村区）与演示账号（npm start 使用）'),
+    async (opts: { port?: string; host?: string; demo?: boolean; json?: boolean }) => {
       const config = loadConfig();
       const host = opts.host ?? config.host;
       const port = opts.port ? Number(opts.port) : config.port;
@@ -38,7 +45,18 @@ export function serveCommand(program: Command): void {
       }
       const db = await openFromConfig(config);
       // A new installation gets one administrator; its one-time password is printed below, once.
-      const initialAdmin = await ensureInitialAdmin(db);
+      let demo: DemoLoadResult | undefined;
+      if (opts.demo) {
+        const bar = progressBar('载入');
+        demo = await loadDemo(db, {
+          actor: 'system:demo',
+          onStep: (step) => {
+            if (!opts.json) process.stdout.write(`${step}…\n`);
+          },
+          onProgress: bar,
+        }).finally(() => bar.done());
+      }
+      const initialAdmin = demo ? null : await ensureInitialAdmin(db);
       const app = await buildApp({
         db,
         operator: operator && {
@@ -57,8 +75,15 @@ export function serveCommand(program: Command): void {
         }
         throw new WeipianError('listen_failed', `无法在 ${url} 启动服务：${(e as Error).message}`);
       }
-      if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, url, engine: db.engine, data: db.location, initialAdmin })}\n`);
-      else process.stdout.write(`卫片执法监督检查系统已启动：${url}\n数据库：${db.engine === 'pglite' ? `内嵌 PGlite（${db.location}）` : `PostgreSQL（${db.location}）`}\n`);
+      if (opts.json)
+        process.stdout.write(
+          `${JSON.stringify({ ok: true, url, engine: db.engine, data: db.location, initialAdmin, demo })}\n`,
+        );
+      else
+        process.stdout.write(
+          `卫片执法监督检查系统已启动：${url}\n数据库：${db.engine === 'pglite' ? `内嵌 PGlite（${db.location}）` : `PostgreSQL（${db.location}）`}\n`,
+        );
+      if (demo && !opts.json) process.stdout.write(`${demoLoginLines(demo).join('\n')}\n`);
       if (initialAdmin && !opts.json)
         process.stdout.write(
           `已创建初始管理员账号 ${initialAdmin.username}，一次性密码：${initialAdmin.oneTimePassword}\n（只显示这一次；首次登录后须修改密码）\n`,

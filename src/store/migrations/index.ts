@@ -13,4 +13,11 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: Migration[] = [m001Init, m002Auth, m003Events, m004PointPatches, m005LayerStaging, m006PatchUnit];
+export const migrations: Migration[] = [
+  m001Init,
+  m002Auth,
+  m003Events,
+  m004PointPatches,
+  m005LayerStaging,
+  m006PatchUnit,
+];
