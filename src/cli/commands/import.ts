@@ -15,6 +15,7 @@ const ENCODING_SOURCE: Record<string, string> = {
   ldid: 'DBF 语言驱动字节',
   detected: '按内容识别',
   default: '默认 UTF-8',
+  format: '格式规定',
 };
 
 interface ReadFlags {
@@ -32,7 +33,7 @@ function readFlags(c: Command): Command {
     .option('--crs <crs>', '坐标系，覆盖 .prj，如 EPSG:4527')
     .option('--encoding <encoding>', '属性编码，覆盖自动识别，如 GBK、UTF-8')
     .option('--swap-xy', '交换 X/Y（测绘习惯 X 为北坐标时使用）')
-    .option('--layer <name>', '文件夹或压缩包中有多个 Shapefile 时，指定其中一个（不含扩展名）')
+    .option('--layer <name>', '文件夹、压缩包或 GeoPackage 中有多个图层时，指定其中一个')
     .option('--dry-run', '只检查并汇总，不写入数据库')
     .option('--skip-refused', '有要素无法导入时，仍导入其余要素（默认整批拒绝）');
 }
@@ -59,6 +60,9 @@ function commonLines(s: ImportSummary | LayerImportSummary): string[] {
   for (const r of s.repaired.slice(0, 20))
     lines.push(`  已修复 第 ${r.index + 1} 个${'jcbh' in r ? `（${r.jcbh}）` : ''}：${r.issue}`);
   for (const r of s.refused.slice(0, 20)) lines.push(`  已拒绝 第 ${r.index + 1} 个：${r.reason}`);
+  if ('points' in s && s.points > 0)
+    lines.push(`其中 ${s.points} 个图斑只有中心点（表格未给出边界），面积取部下发的监测面积`);
+  if ('notes' in s) for (const n of s.notes) lines.push(`说明：${n}`);
   if (s.dryRun) lines.push('（试运行：未写入数据库）');
   return lines;
 }
@@ -70,7 +74,7 @@ export function importCommands(program: Command): void {
   leaf(
     imp,
     'patches <file>',
-    '导入部下发图斑（Shapefile 文件、文件夹或 zip），整批成功或整批不导入',
+    '导入部下发图斑（Shapefile、GeoPackage、FileGDB、GeoJSON、KML、Excel/CSV；文件、文件夹或 zip），整批成功或整批不导入',
     (c) =>
       readFlags(
         c
