@@ -79,6 +79,14 @@ for (const engine of engines()) {
       assert.equal(r.json().delivered['备注'], '南郊镇（丝绸路街道交界）“设施农用地”');
     });
 
+    it('shows a Chinese front page without any figures to anonymous visitors', async () => {
+      const r = await app.inject({ url: '/' });
+      assert.equal(r.statusCode, 200);
+      assert.match(r.body, /卫片执法监督检查系统/);
+      assert.match(r.body, /2017年度土地卫片/);
+      assert.doesNotMatch(r.body, /图斑数|亩/);
+    });
+
     it('describes every route in the OpenAPI document', async () => {
       const r = await app.inject({ url: '/api/openapi.json' });
       assert.equal(r.statusCode, 200);

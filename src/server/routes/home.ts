@@ -9,19 +9,15 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 export const homeRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) => {
   app.get('/', async (_req, reply) => {
     const batches = await listBatches(db);
-    const rows = batches
-      .map(
-        (b) =>
-          `<tr><td>${esc(b.slug)}</td><td>${esc(b.name)}</td><td>${b.patch_count}</td><td>${(b.total_area_m2 / (2000 / 3)).toFixed(2)}</td></tr>`,
-      )
-      .join('');
+    // Public page: batch names only — figures are for logged-in users within their permissions.
+    const rows = batches.map((b) => `<tr><td>${esc(b.slug)}</td><td>${esc(b.name)}</td></tr>`).join('');
     reply.type('text/html; charset=utf-8');
     return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>卫片执法监督检查系统</title>
 <style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:52em;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .8em}th{background:#f3f3f3}code{background:#f5f5f5}</style></head>
 <body><h1>卫片执法监督检查系统</h1>
 <p>服务运行中（数据库：${db.engine === 'pglite' ? '内嵌 PGlite' : 'PostgreSQL'}）。网页工作台正在建设中；目前可使用命令行 <code>weipian</code> 和下面的接口。</p>
-<h2>批次</h2>${batches.length ? `<table><tr><th>标识</th><th>名称</th><th>图斑数</th><th>总面积（亩）</th></tr>${rows}</table>` : '<p>尚无批次。</p>'}
+<h2>批次</h2>${batches.length ? `<table><tr><th>标识</th><th>名称</th></tr>${rows}</table>` : '<p>尚无批次。</p>'}
 <h2>接口</h2><ul><li><a href="/api/health">/api/health</a> 运行状态</li>
 <li><a href="/api/openapi.json">/api/openapi.json</a> 接口说明（OpenAPI）</li>
 <li><code>POST /api/auth/login</code> 登录后可访问 <code>/api/batches</code>、<code>/api/batches/{批次}/patches</code> 等</li></ul>
