@@ -53,8 +53,8 @@ export interface LayerImportSummary {
   dryRun: boolean;
 }
 
-const CHUNK = 500;
-const YIELD_EVERY = 200;
+const CHUNK = 250;
+const YIELD_EVERY = 100;
 
 const UNIT_CODE_FIELDS = ['dwdm', 'xzqdm', 'zjdm', 'code', '单位代码', '行政区代码', '代码'];
 const UNIT_NAME_FIELDS = ['dwmc', 'xzqmc', 'zjmc', 'name', '单位名称', '行政区名称', '名称'];
