@@ -11,7 +11,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: Record<string, string>, cwd?: string): Promise<CliResult> {
+/** Runs `weipian args…`; `input` is written to its standard input (e.g. for --password-stdin). */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+  input = '',
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
@@ -22,7 +28,7 @@ export function runCli(args: string[], env: Record<string, string>, cwd?: string
         WEIPIAN_ACTOR: 'cli:tester',
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -30,5 +36,6 @@ export function runCli(args: string[], env: Record<string, string>, cwd?: string
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
   });
 }

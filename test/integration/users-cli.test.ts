@@ -1,5 +1,6 @@
 // `weipian users add|list|disable|reset` as real processes against a PGlite folder and a PostgreSQL
 // database; the passwords they print are then proven by logging in through the HTTP app.
+import { runCli } from '../helpers/cli.ts';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,32 +17,7 @@ import { buildApp } from '../../src/server/app.ts';
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'weipian.js');
 const OTP = /^[a-km-np-z2-9]{4}(-[a-km-np-z2-9]{4}){3}$/;
 
-/** Like test/helpers/cli.ts, with standard input (for --password-stdin). */
-function run(
-  args: string[],
-  env: Record<string, string>,
-  input = '',
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: {
-        ...process.env,
-        DATABASE_URL: '',
-        WEIPIAN_FROM_SOURCE: '1',
-        WEIPIAN_ACTOR: 'cli:tester',
-        ...env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const run = (args: string[], env: Record<string, string>, input = '') => runCli(args, env, undefined, input);
 
 async function freePort(): Promise<number> {
   const srv = createServer().listen(0, '127.0.0.1');

@@ -1,6 +1,6 @@
 // Imports through the API: the delivery is the request body (a zip, .shp-less formats as they are),
 // streamed to a temporary file under the upload limit, then imported by the same job as the CLI.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { Db } from '../../store/db.ts';
 import { importLayer } from '../../jobs/import-layer.ts';
@@ -40,8 +40,28 @@ export const importRoutes: FastifyPluginAsync<ImportRouteOptions> = async (app, 
     done(null, payload),
   );
 
-  const receive = (body: unknown, length: string | undefined, filename: string) =>
-    receiveUpload(body as Readable, length, opts.maxUploadBytes, filename);
+  /** Receives the upload, runs the import on it as the logged-in admin, always removes the file. */
+  async function importUpload<S extends object>(
+    req: FastifyRequest<{ Querystring: ReadQuery }>,
+    run: (file: string, common: { actor: string; maxUnzippedBytes: number }) => Promise<S>,
+  ) {
+    const user = requireRole(req, 'bureau_admin');
+    const upload = await receiveUpload(
+      req.body as Readable,
+      req.headers['content-length'],
+      opts.maxUploadBytes,
+      req.query.filename,
+    );
+    try {
+      const summary = await run(upload.path, {
+        actor: user.username,
+        maxUnzippedBytes: opts.maxUnzippedBytes,
+      });
+      return { summary: { ...summary, sourceFile: req.query.filename } };
+    } finally {
+      await upload.cleanup();
+    }
+  }
 
   app.post<{ Querystring: ReadQuery & { type: string; name?: string } }>(
     '/api/imports/layer',
@@ -55,20 +75,7 @@ export const importRoutes: FastifyPluginAsync<ImportRouteOptions> = async (app, 
         },
       },
     },
-    async (req) => {
-      const user = requireRole(req, 'bureau_admin');
-      const upload = await receive(req.body, req.headers['content-length'], req.query.filename);
-      try {
-        const summary = await importLayer(opts.db, upload.path, {
-          ...req.query,
-          actor: user.username,
-          maxUnzippedBytes: opts.maxUnzippedBytes,
-        });
-        return { summary: { ...summary, sourceFile: req.query.filename } };
-      } finally {
-        await upload.cleanup();
-      }
-    },
+    (req) => importUpload(req, (file, common) => importLayer(opts.db, file, { ...req.query, ...common })),
   );
 
   app.post<{ Querystring: ReadQuery & { batch: string; areaUnit: 'm2' | 'mu'; source: string } }>(
@@ -88,19 +95,6 @@ export const importRoutes: FastifyPluginAsync<ImportRouteOptions> = async (app, 
         },
       },
     },
-    async (req) => {
-      const user = requireRole(req, 'bureau_admin');
-      const upload = await receive(req.body, req.headers['content-length'], req.query.filename);
-      try {
-        const summary = await importPatches(opts.db, upload.path, {
-          ...req.query,
-          actor: user.username,
-          maxUnzippedBytes: opts.maxUnzippedBytes,
-        });
-        return { summary: { ...summary, sourceFile: req.query.filename } };
-      } finally {
-        await upload.cleanup();
-      }
-    },
+    (req) => importUpload(req, (file, common) => importPatches(opts.db, file, { ...req.query, ...common })),
   );
 };
