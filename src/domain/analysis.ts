@@ -24,7 +24,7 @@ import {
   type Piece,
   type PieceMethod,
 } from '../geo/overlay.ts';
-import type { OutputFieldId } from './fields.ts';
+import { OUTPUT_FIELD_IDS, type OutputFieldId } from './fields.ts';
 import { WeipianError } from './errors.ts';
 import type { LandGroupId, PlanZone, RulePack } from './rulepack.ts';
 import { landClassOf } from './rulepack.ts';
@@ -1012,27 +1012,8 @@ function analysePoint(
           },
           opts,
         );
-  const fields = Object.fromEntries(
-    (
-      [
-        'agricultural_m2',
-        'farmland_m2',
-        'basic_farmland_m2',
-        'zone_allowed_m2',
-        'zone_conditional_m2',
-        'zone_restricted_m2',
-        'zone_forbidden_m2',
-        'approved_m2',
-        'approved_share',
-        'approval_docs',
-        'facility_m2',
-        'temporary_m2',
-        'licence_inside_m2',
-        'licence_outside_m2',
-        'licence_nos',
-      ] as const
-    ).map((k) => [k, null]),
-  ) as Partial<OutputRow>;
+  // Every contract field null (nothing measurable on a point) except those set below.
+  const fields = Object.fromEntries(OUTPUT_FIELD_IDS.map((k) => [k, null])) as OutputRow;
   return {
     fields: {
       ...(fields as OutputRow),
