@@ -38,7 +38,8 @@ export type SniffedType =
   | 'png'
   | 'unknown';
 
-const TYPE_NAMES: Record<SniffedType, string> = {
+/** Chinese names of sniffed content types, for "the extension says X but the content is Y". */
+export const TYPE_NAMES: Record<SniffedType, string> = {
   empty: '空文件',
   zip: 'ZIP 压缩包',
   shapefile: 'Shapefile 几何文件',

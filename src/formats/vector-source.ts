@@ -14,7 +14,7 @@ import { exportGdalLayer, gdalValue, readGdalGeoJson, type GdalLayer } from './g
 import { openGeoJson } from './geojson-reader.ts';
 import { openKml } from './kml.ts';
 import { openShapefile } from './shapefile.ts';
-import { resolveShapefileInput, sniffFileType, type SniffedType } from './source.ts';
+import { resolveShapefileInput, sniffFileType, TYPE_NAMES, type SniffedType } from './source.ts';
 import { openTable } from './table.ts';
 import {
   geometryFromGeoJson,
@@ -32,19 +32,7 @@ export * from './vector-common.ts';
 export type ContentKind = SniffedType | 'xlsx' | 'kml' | 'xml' | 'xls' | 'text' | 'binary' | 'filegdb';
 
 const CONTENT_NAMES: Record<ContentKind, string> = {
-  empty: '空文件',
-  zip: 'ZIP 压缩包',
-  shapefile: 'Shapefile 几何文件',
-  rar: 'RAR 压缩包',
-  '7z': '7z 压缩包',
-  gzip: 'gzip 压缩文件',
-  pdf: 'PDF 文档',
-  sqlite: 'SQLite/GeoPackage 数据库',
-  json: 'JSON/GeoJSON 文本',
-  tiff: 'TIFF 影像',
-  jpeg: 'JPEG 图片',
-  png: 'PNG 图片',
-  unknown: '未知格式',
+  ...TYPE_NAMES,
   xlsx: 'Excel 工作簿（.xlsx）',
   kml: 'KML 文件',
   xml: 'XML 文档（非 KML）',

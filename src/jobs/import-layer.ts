@@ -21,7 +21,13 @@ import { appendEvent } from '../store/queries/events.ts';
 import { upsertUnit, unitKindFromName, type UnitUpsert } from '../store/queries/units.ts';
 import { attributesToJson } from '../formats/attributes.ts';
 import { encodeWkb } from '../geo/wkb.ts';
-import { openArealSource, isRefused, type ArealFeature, type ReadOptions } from './read-areal.ts';
+import {
+  openArealSource,
+  isRefused,
+  summaryStart,
+  type ArealFeature,
+  type ReadOptions,
+} from './read-areal.ts';
 import { noProgress, type ProgressFn } from './progress.ts';
 
 export interface ImportLayerOptions extends ReadOptions {
@@ -112,19 +118,10 @@ export async function importLayer(
     typeLabel: LAYER_TYPE_LABELS[type],
     layerId: null,
     version: null,
-    sourceFile: src.sourceFile,
-    sourceSha256: src.sourceSha256,
-    encoding: src.encoding,
-    encodingSource: src.encodingSource,
-    crs: src.crs.code,
-    crsApproximate: src.crs.approximateDatum === true,
-    read: 0,
-    imported: 0,
+    ...summaryStart(src, opts.dryRun),
     repaired: [],
     refused: [],
     units: [],
-    totalAreaM2: 0,
-    dryRun: opts.dryRun === true,
   };
   // Features stream into a staging layer in short transactions (the server keeps answering);
   // publication is one short transaction. Any failure discards the staging layer.

@@ -12,7 +12,7 @@ import { existingJcbh, insertPatches, type NewPatch, type PatchSource } from '..
 import { attributesToJson } from '../formats/attributes.ts';
 import { encodeWkb } from '../geo/wkb.ts';
 import { muToM2 } from '../geo/units.ts';
-import { openArealSource, isRefused, isPointFeature, type ReadOptions } from './read-areal.ts';
+import { openArealSource, isRefused, isPointFeature, summaryStart, type ReadOptions } from './read-areal.ts';
 import { noProgress, type ProgressFn } from './progress.ts';
 
 export const PATCH_SOURCES: Record<string, PatchSource> = {
@@ -121,19 +121,10 @@ export async function importPatches(
     const summary: ImportSummary = {
       batch: batch.slug,
       importId: null,
-      sourceFile: src.sourceFile,
-      sourceSha256: src.sourceSha256,
-      encoding: src.encoding,
-      encodingSource: src.encodingSource,
-      crs: src.crs.code,
-      crsApproximate: src.crs.approximateDatum === true,
-      read: 0,
-      imported: 0,
+      ...summaryStart(src, opts.dryRun),
       repaired: [],
       refused: [],
       unmappedFields: unmapped,
-      totalAreaM2: 0,
-      dryRun: opts.dryRun === true,
       format: src.format,
       layer: src.layer,
       points: 0,

@@ -267,3 +267,22 @@ export async function openArealSource(
     throw e;
   }
 }
+
+/** The fields every import summary starts with: where the data came from and how it was read. */
+export function summaryStart(
+  src: Pick<ArealSource<unknown>, 'sourceFile' | 'sourceSha256' | 'encoding' | 'encodingSource' | 'crs'>,
+  dryRun: boolean | undefined,
+) {
+  return {
+    sourceFile: src.sourceFile,
+    sourceSha256: src.sourceSha256,
+    encoding: src.encoding,
+    encodingSource: src.encodingSource,
+    crs: src.crs.code,
+    crsApproximate: src.crs.approximateDatum === true,
+    read: 0,
+    imported: 0,
+    totalAreaM2: 0,
+    dryRun: dryRun === true,
+  };
+}
