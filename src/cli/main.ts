@@ -8,6 +8,7 @@ import { auditCommands } from './commands/audit.ts';
 import { backupCommands } from './commands/backup.ts';
 import { usersCommands } from './commands/users.ts';
 import { demoCommands } from './commands/demo.ts';
+import { analyseCommand } from './commands/analyse.ts';
 
 const program = newCommand('weipian', '卫片执法监督检查系统：图斑导入、核查判定、整改验收与统计').version(
   '0.1.0',
@@ -17,6 +18,7 @@ const program = newCommand('weipian', '卫片执法监督检查系统：图斑�
 batchCommands(program);
 importCommands(program);
 exportCommands(program);
+analyseCommand(program);
 serveCommand(program);
 auditCommands(program);
 backupCommands(program);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Db } from '../store/db.ts';
 import { generateDemo, LAND_DIR, MINERAL_DIR, DEFAULT_SEED, DEFAULT_SCALE } from './generate.ts';
 import { importLayer } from '../jobs/import-layer.ts';
+import { analyseBatch, type AnalyseSummary } from '../jobs/analyse-batch.ts';
 import { importPatches } from '../jobs/import-patches.ts';
 import { createBatch } from '../services/batches.ts';
 import { seedDemoUsers, DEMO_PASSWORD, type DemoAccount } from '../services/bootstrap.ts';
@@ -18,6 +19,8 @@ export interface DemoLoadResult {
   password: string;
   layers: number;
   patches: { land: number; mineral: number };
+  /** The analysis of each batch, by slug (empty when nothing was loaded). */
+  analysis: Record<string, AnalyseSummary>;
   seconds: number;
 }
 
@@ -28,6 +31,8 @@ export interface DemoLoadOptions {
   /** Called with a short Chinese description of each step. */
   onStep?: (step: string) => void;
   onProgress?: ProgressFn;
+  /** Generate the files into this (new) folder and keep them, e.g. to check the results against them. */
+  keepFilesIn?: string;
 }
 
 /** The two units whose officers get demo accounts: a street in the centre and a town around it. */
@@ -48,16 +53,17 @@ export async function loadDemo(db: Db, opts: DemoLoadOptions): Promise<DemoLoadR
       password: DEMO_PASSWORD,
       layers: 0,
       patches: { land: 0, mineral: 0 },
+      analysis: {},
       seconds: 0,
     };
   const dir = await mkdtemp(path.join(tmpdir(), 'weipian-demo-'));
+  const root = opts.keepFilesIn ?? path.join(dir, 'delivery');
   try {
     step('生成演示区县数据（周村区）');
-    const { manifest } = await generateDemo(path.join(dir, 'delivery'), {
+    const { manifest } = await generateDemo(root, {
       seed: opts.seed ?? DEFAULT_SEED,
       scale: opts.scale ?? DEFAULT_SCALE,
     });
-    const root = path.join(dir, 'delivery');
     const common = { actor: opts.actor, maxUnzippedBytes: 1 << 30, onProgress: opts.onProgress };
     // Unit boundaries first: the other layers and the patches refer to the units.
     const layers = manifest.layers
@@ -82,6 +88,11 @@ export async function loadDemo(db: Db, opts: DemoLoadOptions): Promise<DemoLoadR
       areaUnit: 'mu',
       source: '卫片',
     });
+    const analysed: Record<string, AnalyseSummary> = {};
+    for (const batch of ['2017-land', '2017-mineral']) {
+      step(`叠加分析与预判：${batch}`);
+      analysed[batch] = await analyseBatch(db, { batch, actor: opts.actor, onProgress: opts.onProgress });
+    }
     step('创建演示账号');
     const accounts = await seedDemoUsers(
       db,
@@ -93,6 +104,7 @@ export async function loadDemo(db: Db, opts: DemoLoadOptions): Promise<DemoLoadR
       password: DEMO_PASSWORD,
       layers: layers.length,
       patches: { land: land.imported, mineral: mineral.imported },
+      analysis: analysed,
       seconds: (Date.now() - started) / 1000,
     };
   } finally {

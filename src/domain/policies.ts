@@ -29,6 +29,11 @@ export const ACTIONS = {
   'batch.update': { label: '修改批次与时间节点', roles: ['bureau_admin'] },
   'patch.list': { label: '查看图斑', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
   'patch.read': { label: '查看图斑', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
+  'analysis.read': {
+    label: '查看叠加分析进度',
+    roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'],
+  },
+  'analysis.run': { label: '运行叠加分析', roles: ['bureau_admin'] },
   'layer.list': { label: '查看参考图层', roles: ALL_ROLES },
   'layer.import': { label: '导入参考图层', roles: ['bureau_admin'] },
   'patch.import': { label: '导入图斑', roles: ['bureau_admin'] },

@@ -35,6 +35,8 @@ export function patchProperties(row: PatchRow, batchSlug: string): Record<string
     jcbh: row.jcbh,
     batch: batchSlug,
     source: row.source,
+    unit_code: row.unit_code,
+    unit_name: row.unit_name,
     xzqdm: row.xzqdm,
     tblx: row.tblx,
     jcmj: row.jcmj_m2,
@@ -49,9 +51,11 @@ export function patchProperties(row: PatchRow, batchSlug: string): Record<string
     repaired: row.geom_repaired !== null,
     validity_issue: row.validity_issue,
   };
-  // Every contract field is present, null until the step that computes it has run.
+  // Every contract field is present, null until the step that computes it has run. The patch's
+  // own columns win over the analysis copy (unit_code may since have been reassigned).
   const props: Record<string, unknown> = {};
-  for (const id of OUTPUT_FIELD_IDS) props[id] = known[id] ?? null;
+  for (const id of OUTPUT_FIELD_IDS) props[id] = known[id] ?? row.analysis?.[id] ?? null;
+  props.analysis_stale = row.analysis_stale ?? null;
   for (const [k, v] of Object.entries(known)) if (!(k in props)) props[k] = v;
   return props;
 }

@@ -22,6 +22,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'PATCH /api/batches/:slug': 'batch.update',
   'GET /api/batches/:slug/patches': 'patch.list',
   'GET /api/patches/:id': 'patch.read',
+  'GET /api/batches/:slug/analysis': 'analysis.read',
+  'POST /api/batches/:slug/analysis': 'analysis.run',
   'GET /api/layers': 'layer.list',
   'GET /api/units': 'unit.list',
   'GET /api/events': 'event.read',

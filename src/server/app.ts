@@ -6,6 +6,7 @@ import { isWeipianError } from '../domain/errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.ts';
 import { batchRoutes } from './routes/batches.ts';
+import { analysisRoutes } from './routes/analysis.ts';
 import { referenceRoutes } from './routes/reference.ts';
 import { eventRoutes } from './routes/events.ts';
 import { registerAuth } from './auth.ts';
@@ -67,6 +68,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: opts.db });
   await app.register(homeRoutes, { db: opts.db });
   await app.register(batchRoutes, { db: opts.db });
+  await app.register(analysisRoutes, { db: opts.db });
   await app.register(referenceRoutes, { db: opts.db });
   await app.register(eventRoutes, { db: opts.db });
   if (opts.operator) await app.register(operatorRoutes, { db: opts.db, ...opts.operator });

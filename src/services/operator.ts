@@ -8,6 +8,7 @@ import { listBatches } from '../store/queries/batches.ts';
 import { importPatches, type ImportPatchesOptions } from '../jobs/import-patches.ts';
 import { importLayer, type ImportLayerOptions } from '../jobs/import-layer.ts';
 import { exportPatches, type ExportOptions } from '../jobs/export-patches.ts';
+import { analyseBatch, type AnalyseOptions } from '../jobs/analyse-batch.ts';
 import { backup } from '../jobs/backup.ts';
 import { verifyChain } from '../store/queries/events.ts';
 import { loadDemo } from '../demo/load.ts';
@@ -43,6 +44,8 @@ export const operatorCommands = {
     }),
   'export.patches': (db: Db, a: Args<ExportOptions>, c: OperatorContext) =>
     exportPatches(db, { ...a, onProgress: c.onProgress }),
+  analyse: (db: Db, a: Args<AnalyseOptions>, c: OperatorContext) =>
+    analyseBatch(db, { ...a, actor: c.actor, onProgress: c.onProgress }),
   backup: (db: Db, a: { file: string }, c: OperatorContext) => backup(db, c.filesDir, a.file, c.onProgress),
   'demo.load': (db: Db, a: { scale?: number }, c: OperatorContext) =>
     loadDemo(db, { scale: a.scale, actor: c.actor, onProgress: c.onProgress }),

@@ -13,6 +13,11 @@ const OGR2OGR = process.env.OGR2OGR ?? 'ogr2ogr';
 
 let available: boolean | undefined;
 
+/** Runs ogr2ogr with these arguments; rejects with its stderr on failure. */
+export async function ogr2ogr(args: readonly string[]): Promise<void> {
+  await run(OGR2OGR, [...args], { maxBuffer: 64 << 20 });
+}
+
 export function ogrAvailable(): boolean {
   available ??= spawnSync(OGR2OGR, ['--version'], { encoding: 'utf8' }).status === 0;
   return available;

@@ -63,6 +63,21 @@ for (const engine of engines()) {
       assert.equal(fc.features[3]!.properties.repaired, true);
     });
 
+    it('analyses the batch, then finds nothing stale to redo', async () => {
+      const a = await runCli(['analyse', '--batch', '2017-land'], env);
+      assert.equal(a.code, 0, a.stderr);
+      assert.match(a.stdout, /已分析批次 2017-land 的 4 个图斑（共 4 个，只算过期和未分析的）/);
+      // No reference layer was imported: every area is unknown, and the pre-judgement says check.
+      assert.match(a.stdout, /预判：需核实 4 个/);
+      assert.match(
+        a.stdout,
+        /缺少图层：镇街\/责任单位界线、地类图斑、耕地、.*临时用地（相应面积为“未知”，不是 0）/,
+      );
+      const again = await runCli(['analyse', '--batch', '2017-land', '--json'], env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(JSON.parse(again.stdout).summary.analysed, 0);
+    });
+
     it('fails with one Chinese line and exit 1, or a JSON error with --json', async () => {
       const c = await runCli(['import', 'patches', shp, '--batch', '2017-land'], env);
       assert.equal(c.code, 1);

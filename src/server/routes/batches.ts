@@ -4,6 +4,7 @@ import type { Db } from '../../store/db.ts';
 import { WeipianError } from '../../domain/errors.ts';
 import { findBatchBySlug, listBatches } from '../../store/queries/batches.ts';
 import { findPatch, listPatches } from '../../store/queries/patches.ts';
+import { findResult } from '../../store/queries/analysis.ts';
 import { CRS_4490, patchToFeature } from '../../formats/geojson.ts';
 import { authorizeRecord, subjectOf } from '../access.ts';
 import { requireUser } from '../auth.ts';
@@ -142,9 +143,23 @@ export const batchRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) =
       const [batch] = await db.query<{ slug: string }>('SELECT slug FROM batches WHERE id = $1', [
         row.batch_id,
       ]);
+      const result = await findResult(db, row.id);
       return {
         ...patchToFeature(row, { batchSlug: batch!.slug }),
         delivered: row.attributes,
+        // What the analysis found and why (shares, covering records, licences, history, the
+        // pre-judgement's reasons and missing evidence); null until analysed.
+        analysis: result
+          ? {
+              stale: result.stale,
+              staleReason: result.stale_reason,
+              computedAt: result.computed_at,
+              runId: result.run_id,
+              layerIds: result.layer_ids,
+              rulePack: { id: result.rule_pack_id, version: result.rule_pack_version },
+              detail: result.detail,
+            }
+          : null,
       };
     },
   );

@@ -6,6 +6,7 @@ import { m003Events } from './003_events.ts';
 import { m004PointPatches } from './004_point_patches.ts';
 import { m005LayerStaging } from './005_layer_staging.ts';
 import { m006PatchUnit } from './006_patch_unit.ts';
+import { m007Analysis } from './007_analysis.ts';
 
 export interface Migration {
   version: number;
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   m004PointPatches,
   m005LayerStaging,
   m006PatchUnit,
+  m007Analysis,
 ];

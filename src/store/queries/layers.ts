@@ -2,6 +2,7 @@
 // version; the highest version of a type is the one in force.
 import type { Queryable } from '../db.ts';
 import { insertRows } from '../bulk.ts';
+import { markStaleForLayer } from './analysis.ts';
 
 export const LAYER_TYPES = [
   'land-use',
@@ -100,12 +101,15 @@ export async function touchStagingLayer(q: Queryable, layerId: number): Promise<
   ]);
 }
 
-/** Publishes a staging layer as the next version of its type. Call inside the publish transaction. */
+/**
+ * Publishes a staging layer as the next version of its type and marks stale the analysis results
+ * it may change. Call inside the publish transaction.
+ */
 export async function publishLayer(
   q: Queryable,
   layerId: number,
   totals: { featureCount: number; repairedCount: number; totalAreaM2: number },
-): Promise<LayerRow> {
+): Promise<LayerRow & { staleMarked: number }> {
   const [staged] = await q.query<LayerRow>('SELECT * FROM reference_layers WHERE id = $1', [layerId]);
   if (!staged || staged.status !== 'staging') throw new Error(`layer ${layerId} is not staging`);
   // Serialise publications of one type so that versions never collide.
@@ -117,7 +121,9 @@ export async function publishLayer(
      WHERE id = $1 RETURNING *`,
     [layerId, staged.type, totals.featureCount, totals.repairedCount, totals.totalAreaM2],
   );
-  return rows[0]!;
+  // The analysis results this version may change are stale from the same instant it is in force.
+  const staleMarked = await markStaleForLayer(q, rows[0]!);
+  return { ...rows[0]!, staleMarked };
 }
 
 /** Removes a staging layer and its features (a failed import, or one whose process died). */

@@ -135,7 +135,20 @@ export interface PatchRow {
   maxx: number;
   maxy: number;
   created_at: Date;
+  /** Who set unit_code: the delivery, the analysis (largest share) or the bureau. */
+  unit_source: 'delivered' | 'analysis' | 'reassigned';
+  /** Name of the responsible unit (responsible_units), null when the unit is not registered. */
+  unit_name: string | null;
+  /** The analysis contract fields (OUTPUT_FIELD_IDS); null until the patch is analysed. */
+  analysis: Record<string, string | number | null> | null;
+  /** The analysis result is stale (a layer it used has a newer version); null when not analysed. */
+  analysis_stale: boolean | null;
 }
+
+// A patch with its analysis fields when it has been analysed (listPatches, findPatch).
+const SELECT_WITH_ANALYSIS = `SELECT p.*, ru.name AS unit_name, r.fields AS analysis, r.stale AS analysis_stale
+  FROM patches p LEFT JOIN analysis_results r ON r.patch_id = p.id
+  LEFT JOIN responsible_units ru ON ru.code = p.unit_code`;
 
 export async function existingJcbh(q: Queryable, batchId: number, jcbhs: string[]): Promise<string[]> {
   const rows = await q.query<{ jcbh: string }>(
@@ -158,21 +171,21 @@ export interface PatchFilter {
 
 export async function listPatches(q: Queryable, f: PatchFilter): Promise<PatchRow[]> {
   const params: unknown[] = [f.batchId];
-  let where = 'batch_id = $1';
+  let where = 'p.batch_id = $1';
   if (f.unitCode !== undefined) {
     params.push(f.unitCode);
-    where += ` AND unit_code IS NOT DISTINCT FROM $${params.length}`;
+    where += ` AND p.unit_code IS NOT DISTINCT FROM $${params.length}`;
   }
   if (f.jcbhPrefix !== undefined) {
     params.push(`${f.jcbhPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    where += ` AND jcbh LIKE $${params.length}`;
+    where += ` AND p.jcbh LIKE $${params.length}`;
   }
   if (f.bbox) {
     params.push(f.bbox.minx, f.bbox.miny, f.bbox.maxx, f.bbox.maxy);
     const n = params.length;
-    where += ` AND box(point(minx, miny), point(maxx, maxy)) && box(point($${n - 3}, $${n - 2}), point($${n - 1}, $${n}))`;
+    where += ` AND box(point(p.minx, p.miny), point(p.maxx, p.maxy)) && box(point($${n - 3}, $${n - 2}), point($${n - 1}, $${n}))`;
   }
-  let tail = ' ORDER BY jcbh';
+  let tail = ' ORDER BY p.jcbh';
   if (f.limit !== undefined) {
     params.push(f.limit);
     tail += ` LIMIT $${params.length}`;
@@ -181,11 +194,11 @@ export async function listPatches(q: Queryable, f: PatchFilter): Promise<PatchRo
     params.push(f.offset);
     tail += ` OFFSET $${params.length}`;
   }
-  return q.query<PatchRow>(`SELECT * FROM patches WHERE ${where}${tail}`, params);
+  return q.query<PatchRow>(`${SELECT_WITH_ANALYSIS} WHERE ${where}${tail}`, params);
 }
 
 export async function findPatch(q: Queryable, id: number): Promise<PatchRow | undefined> {
-  return (await q.query<PatchRow>('SELECT * FROM patches WHERE id = $1', [id]))[0];
+  return (await q.query<PatchRow>(`${SELECT_WITH_ANALYSIS} WHERE p.id = $1`, [id]))[0];
 }
 
 export async function countPatches(q: Queryable, batchId: number): Promise<number> {
