@@ -3,7 +3,7 @@
 // the affected results marked stale by a new layer version, and the fields in the API.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { engines, freshDb, type TestDb } from '../helpers/db.ts';
@@ -15,6 +15,8 @@ import { createBatch } from '../../src/services/batches.ts';
 import { listEvents } from '../../src/store/queries/events.ts';
 import type { Polygon } from '../../src/geo/geometry.ts';
 import { buildApp } from '../../src/server/app.ts';
+import { exportPatches } from '../../src/jobs/export-patches.ts';
+import { openShapefile } from '../../src/formats/shapefile.ts';
 import { as, loginAs, seedAccounts } from '../helpers/session.ts';
 
 const A = '370306101';
@@ -262,6 +264,58 @@ for (const engine of engines()) {
       } finally {
         await app.close();
       }
+    });
+
+    it('exports the fields under their ids (GeoJSON) and dictionary aliases (Shapefile)', async () => {
+      const gj = path.join(dir, 'out.geojson');
+      await exportPatches(t.db, { batch: 'b1', format: 'geojson', out: gj });
+      const fcOut = JSON.parse(await readFile(gj, 'utf8')) as {
+        features: { properties: Record<string, unknown> }[];
+      };
+      const p1 = fcOut.features.find((f) => f.properties.jcbh === 'P1')!;
+      near(p1.properties.farmland_m2, geoArea(rect(800, 400, 1100, 500)), 'GeoJSON farmland_m2');
+      assert.equal(typeof p1.properties.prejudgement_reason, 'string');
+      const shp = path.join(dir, 'out.shp');
+      await exportPatches(t.db, { batch: 'b1', format: 'shp', out: shp });
+      const src = await openShapefile(shp);
+      assert.ok(src.fields.some((f) => f.name === 'FARM_M2'));
+      for await (const f of src.features())
+        if (f.attributes.JCBH === 'P1' || f.attributes.jcbh === 'P1')
+          assert.ok(Math.abs(Number(f.attributes.FARM_M2) - geoArea(rect(800, 400, 1100, 500))) < 0.01);
+    });
+
+    it('links a later batch’s patch to the earlier patch on the same ground', async () => {
+      await createBatch(t.db, { slug: 'b2', kind: 'land', year: 2018, rules: '2017-land', actor });
+      const later = path.join(dir, 'later.geojson');
+      await writeFile(
+        later,
+        fc([
+          {
+            properties: { JCBH: 'Q1', XZQDM: `${A}001`, TBLX: '新增建设用地', HSX: '2018-10-01' },
+            geometry: rect(900, 450, 1000, 650),
+          },
+        ]),
+      );
+      await importPatches(t.db, later, {
+        batch: 'b2',
+        areaUnit: 'm2',
+        source: '卫片',
+        actor,
+        maxUnzippedBytes: 1 << 20,
+      });
+      await analyseBatch(t.db, { batch: 'b2', actor });
+      const [r] = await t.db.query<{
+        detail: { history: { batch: string; jcbh: string; overlapM2: number }[] };
+      }>("SELECT r.detail FROM analysis_results r JOIN patches p ON p.id = r.patch_id WHERE p.jcbh = 'Q1'");
+      assert.equal(r!.detail.history.length, 1);
+      assert.equal(r!.detail.history[0]!.batch, 'b1');
+      assert.equal(r!.detail.history[0]!.jcbh, 'P1');
+      near(r!.detail.history[0]!.overlapM2, geoArea(rect(900, 450, 1000, 600)), 'overlap with P1');
+      // The earlier batch does not look forward.
+      const p1 = await t.db.query<{ detail: { history: unknown[] } }>(
+        "SELECT r.detail FROM analysis_results r JOIN patches p ON p.id = r.patch_id WHERE p.jcbh = 'P1'",
+      );
+      assert.deepEqual(p1[0]!.detail.history, []);
     });
   });
 }
