@@ -388,7 +388,7 @@ export interface PatchAnalysis {
   detail: AnalysisDetail;
 }
 
-const ALL_LAYERS: readonly AnalysisLayerType[] = [
+export const ALL_LAYERS: readonly AnalysisLayerType[] = [
   'unit',
   'land-use',
   'farmland',

@@ -73,6 +73,115 @@ export function allFinite(g: Areal): boolean {
   return true;
 }
 
+/**
+ * The data of an index in shareable form: WKB of every feature in one buffer, areas, boxes and the
+ * flatbush tree in typed arrays. Built on SharedArrayBuffers (packFeatures(…, { shared: true }),
+ * or jobs/load-layer.ts straight from the database), it is posted to worker threads without a
+ * copy, and each thread opens its own ReferenceIndex (its own GEOS) over the same memory.
+ */
+export interface PackedLayer {
+  name: string;
+  size: number;
+  bufferM: number;
+  coverage: boolean;
+  wkb: Uint8Array;
+  /** Byte offset of feature i's WKB is offsets[i], its end offsets[i + 1]. */
+  offsets: Float64Array;
+  /** Stored ellipsoidal area (m²) per feature. */
+  areas: Float64Array;
+  /** minx, miny, maxx, maxy per feature. */
+  boxes: Float64Array;
+  /** Flatbush data (Flatbush.from), null when empty. */
+  tree: ArrayBufferLike | null;
+  ids: readonly FeatureId[];
+  attributes: readonly Readonly<Record<string, unknown>>[];
+  skipped: readonly SkippedFeature[];
+}
+
+/** A typed array on shared memory when asked (posted to threads without a copy). */
+export function allocate<T extends Float64Array | Uint8Array>(
+  Type: { new (buffer: ArrayBufferLike): T; BYTES_PER_ELEMENT: number },
+  length: number,
+  shared: boolean,
+): T {
+  const bytes = length * Type.BYTES_PER_ELEMENT;
+  return new Type(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+}
+
+/** Builds the flatbush tree over boxes (4 numbers per feature). */
+export function buildTree(boxes: Float64Array, n: number, shared: boolean): ArrayBufferLike | null {
+  if (n === 0) return null;
+  const tree = new Flatbush(n, 16, Float64Array, shared ? SharedArrayBuffer : ArrayBuffer);
+  for (let i = 0; i < n; i++)
+    tree.add(boxes[4 * i]!, boxes[4 * i + 1]!, boxes[4 * i + 2]!, boxes[4 * i + 3]!);
+  tree.finish();
+  return tree.data;
+}
+
+/** Packs features (lon/lat geometries) into a PackedLayer, growing them by bufferM first if asked. */
+export function packFeatures(
+  geos: Geos,
+  features: readonly ReferenceFeature[],
+  opts: ReferenceIndexOptions & { shared?: boolean } = {},
+): PackedLayer {
+  const bufferM = opts.bufferM ?? 0;
+  const shared = opts.shared === true;
+  const skipped: SkippedFeature[] = [];
+  const kept: { f: ReferenceFeature; g: Areal }[] = [];
+  for (const f of features) {
+    let g: Areal | null = f.geometry;
+    if (bufferM > 0) {
+      g = bufferMetres(geos, g, bufferM);
+      if (!g) {
+        skipped.push({ id: f.id, reason: `外扩 ${bufferM} 米失败：${geos.raw.lastError() ?? '无面'}` });
+        continue;
+      }
+    }
+    const b = bboxOf(g);
+    if (!Number.isFinite(b.minx) || !Number.isFinite(b.maxy)) {
+      skipped.push({ id: f.id, reason: '几何为空' });
+      continue;
+    }
+    if (!allFinite(g)) {
+      skipped.push({ id: f.id, reason: '坐标含非数值（NaN 或无穷大）' });
+      continue;
+    }
+    kept.push({ f, g });
+  }
+  const n = kept.length;
+  const offsets = allocate(Float64Array, n + 1, shared);
+  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + wkbSize(kept[i]!.g);
+  const wkb = allocate(Uint8Array, offsets[n]!, shared);
+  const areas = allocate(Float64Array, n, shared);
+  const boxes = allocate(Float64Array, 4 * n, shared);
+  const ids: FeatureId[] = new Array<FeatureId>(n);
+  const attributes: Readonly<Record<string, unknown>>[] = new Array<Readonly<Record<string, unknown>>>(n);
+  for (let i = 0; i < n; i++) {
+    const { f, g } = kept[i]!;
+    writeWkb(g, wkb, offsets[i]!);
+    // A stored area belongs to the given geometry, not to a buffered one.
+    areas[i] = f.areaM2 !== undefined && bufferM === 0 ? f.areaM2 : ellipsoidalArea(g);
+    const b = bboxOf(g);
+    boxes.set([b.minx, b.miny, b.maxx, b.maxy], 4 * i);
+    ids[i] = f.id;
+    attributes[i] = f.attributes ?? {};
+  }
+  return {
+    name: opts.name ?? '参考图层',
+    size: n,
+    bufferM,
+    coverage: opts.coverage === true,
+    wkb,
+    offsets,
+    areas,
+    boxes,
+    tree: buildTree(boxes, n, shared),
+    ids,
+    attributes,
+    skipped,
+  };
+}
+
 export class ReferenceIndex {
   readonly geos: Geos;
   readonly name: string;
@@ -89,76 +198,33 @@ export class ReferenceIndex {
   readonly boxes: Float64Array;
   readonly skipped: readonly SkippedFeature[];
   private readonly wkb: Uint8Array;
-  /** Byte offset of feature i's WKB is offsets[i], its end offsets[i + 1]. */
   private readonly offsets: Float64Array;
   private readonly tree: Flatbush | null;
   private readonly cache = new Map<number, FeatureGeom | typeof UNREADABLE>();
   private disposed = false;
 
-  constructor(geos: Geos, features: readonly ReferenceFeature[], opts: ReferenceIndexOptions = {}) {
+  /** Opens an index over packed data (this thread's GEOS; the data may be shared with others). */
+  constructor(
+    geos: Geos,
+    packed: PackedLayer,
+    opts: Pick<ReferenceIndexOptions, 'prepare' | 'autoReferenceMax'> = {},
+  ) {
     this.geos = geos;
-    this.name = opts.name ?? '参考图层';
-    this.bufferM = opts.bufferM ?? 0;
-    this.coverage = opts.coverage === true;
-    const skipped: SkippedFeature[] = [];
-    const kept: { f: ReferenceFeature; g: Areal }[] = [];
-    for (const f of features) {
-      let g: Areal | null = f.geometry;
-      if (this.bufferM > 0) {
-        g = bufferMetres(geos, g, this.bufferM);
-        if (!g) {
-          skipped.push({
-            id: f.id,
-            reason: `外扩 ${this.bufferM} 米失败：${geos.raw.lastError() ?? '无面'}`,
-          });
-          continue;
-        }
-      }
-      const b = bboxOf(g);
-      if (!Number.isFinite(b.minx) || !Number.isFinite(b.maxy)) {
-        skipped.push({ id: f.id, reason: '几何为空' });
-        continue;
-      }
-      if (!allFinite(g)) {
-        skipped.push({ id: f.id, reason: '坐标含非数值（NaN 或无穷大）' });
-        continue;
-      }
-      kept.push({ f, g });
-    }
-    const n = kept.length;
-    this.size = n;
-    this.skipped = skipped;
+    this.name = packed.name;
+    this.bufferM = packed.bufferM;
+    this.coverage = packed.coverage;
+    this.size = packed.size;
+    this.skipped = packed.skipped;
     const max = opts.autoReferenceMax ?? AUTO_REFERENCE_MAX;
     this.prepareSide =
-      opts.prepare && opts.prepare !== 'auto' ? opts.prepare : n <= max ? 'reference' : 'patch';
-
-    const offsets = new Float64Array(n + 1);
-    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + wkbSize(kept[i]!.g);
-    const wkb = new Uint8Array(offsets[n]!);
-    const areas = new Float64Array(n);
-    const boxes = new Float64Array(4 * n);
-    const ids: FeatureId[] = new Array<FeatureId>(n);
-    const attributes: Readonly<Record<string, unknown>>[] = new Array<Readonly<Record<string, unknown>>>(n);
-    const tree = n > 0 ? new Flatbush(n) : null;
-    for (let i = 0; i < n; i++) {
-      const { f, g } = kept[i]!;
-      writeWkb(g, wkb, offsets[i]!);
-      // A stored area belongs to the given geometry, not to a buffered one.
-      areas[i] = f.areaM2 !== undefined && this.bufferM === 0 ? f.areaM2 : ellipsoidalArea(g);
-      const b = bboxOf(g);
-      boxes.set([b.minx, b.miny, b.maxx, b.maxy], 4 * i);
-      tree!.add(b.minx, b.miny, b.maxx, b.maxy);
-      ids[i] = f.id;
-      attributes[i] = f.attributes ?? {};
-    }
-    tree?.finish();
-    this.offsets = offsets;
-    this.wkb = wkb;
-    this.areas = areas;
-    this.boxes = boxes;
-    this.ids = ids;
-    this.attributes = attributes;
-    this.tree = tree;
+      opts.prepare && opts.prepare !== 'auto' ? opts.prepare : packed.size <= max ? 'reference' : 'patch';
+    this.offsets = packed.offsets;
+    this.wkb = packed.wkb;
+    this.areas = packed.areas;
+    this.boxes = packed.boxes;
+    this.ids = packed.ids;
+    this.attributes = packed.attributes;
+    this.tree = packed.tree ? Flatbush.from(packed.tree) : null;
   }
 
   /** Indexes of the features whose bounding box meets b. */
@@ -237,5 +303,5 @@ export function buildReferenceIndex(
   features: readonly ReferenceFeature[],
   opts: ReferenceIndexOptions = {},
 ): ReferenceIndex {
-  return new ReferenceIndex(geos, features, opts);
+  return new ReferenceIndex(geos, packFeatures(geos, features, opts), opts);
 }

@@ -3,154 +3,46 @@
 // layer versions used. By default only patches without a result or with a stale one are computed
 // (a new layer version marks stale what it may change: queries/analysis.ts markStaleForLayer).
 //
-// Results are written in short transactions of CHUNK patches, so the server stays responsive and
-// a killed run keeps what it finished; each result stands on its own (its own layer versions).
-// The responsible unit of a patch follows the largest share unless the bureau reassigned it.
-import type { Db, Queryable } from '../store/db.ts';
+// The run is split into queue jobs (analysis-worker.ts). This process works them on every core;
+// `weipian worker` processes on other machines sharing the PostgreSQL database may join, and a job
+// of a worker that died is taken over. `--queue-only` leaves all the work to the workers.
+import type { Db } from '../store/db.ts';
 import { WeipianError } from '../domain/errors.ts';
-import {
-  analysePatch,
-  licenceBufferM,
-  type AnalysisLayers,
-  type AnalysisLayerType,
-} from '../domain/analysis.ts';
 import type { RulePack } from '../domain/rulepack.ts';
 import { loadRulePack } from '../domain/rulepack.ts';
-import { initGeos, type Geos } from '../geo/geos.ts';
-import { decodeGeometry, decodeWkb } from '../geo/wkb.ts';
-import type { Areal } from '../geo/geometry.ts';
-import { buildReferenceIndex, type ReferenceFeature, type ReferenceIndex } from '../geo/reference-index.ts';
-import { overlayShape, withPatch } from '../geo/overlay.ts';
 import { findBatchBySlug, type BatchRow } from '../store/queries/batches.ts';
-import { currentLayers, LAYER_TYPE_LABELS, type LayerRow, type LayerType } from '../store/queries/layers.ts';
+import { currentLayers } from '../store/queries/layers.ts';
 import {
-  finishRun,
   insertRun,
   liveRun,
   patchIdsToAnalyse,
-  updateRunProgress,
-  upsertResults,
+  type AnalysisRunRow,
   type LayerIds,
-  type NewResult,
 } from '../store/queries/analysis.ts';
-import type { PatchRow } from '../store/queries/patches.ts';
-import { appendEvent } from '../store/queries/events.ts';
+import { enqueueJobs } from '../store/queries/analysis-jobs.ts';
 import { noProgress, type ProgressFn } from './progress.ts';
+import { closeRun, jobTimeoutSeconds, workQueue, type AnalyseRunSummary } from './analysis-worker.ts';
 
-const CHUNK = 50;
+/** Patches per queue job: small enough to spread over workers, large enough to amortise a commit. */
+export const JOB_SIZE = 50;
 
-const LICENCE_TYPES: ReadonlySet<string> = new Set(['mining-right', 'exploration-right']);
-
-/** Layers that are survey coverages (features never overlap): covered areas are sums of pieces. */
-const COVERAGE_TYPES: ReadonlySet<LayerType> = new Set([
-  'unit',
-  'land-use',
-  'farmland',
-  'basic-farmland',
-  'planning',
-]);
+export type AnalyseSummary = AnalyseRunSummary;
 
 export interface AnalyseOptions {
   batch: string;
   /** Recompute every patch, not only the stale and the missing ones. */
   all?: boolean;
+  /** Only enqueue the jobs; `weipian worker` processes do the work. */
+  queueOnly?: boolean;
+  /** Worker threads of this process (default: the cores). */
+  threads?: number;
+  /** Patches per job (default JOB_SIZE). */
+  jobSize?: number;
   actor: string;
   actorRole?: string | null;
   onProgress?: ProgressFn;
   /** Called with a Chinese line for each preparation step. */
   onStep?: (line: string) => void;
-}
-
-export interface HistoryLink {
-  patchId: number;
-  batch: string;
-  jcbh: string;
-  overlapM2: number;
-}
-
-export interface AnalyseSummary {
-  batch: string;
-  runId: number;
-  mode: 'stale' | 'all';
-  /** Patches in the batch. */
-  patches: number;
-  analysed: number;
-  /** Patches whose responsible unit the analysis changed (largest share). */
-  unitsChanged: number;
-  byPrejudgement: Record<string, number>;
-  layers: { type: LayerType; label: string; version: number; features: number }[];
-  missingLayers: AnalysisLayerType[];
-  /** Patches with a failed overlay pair (listed in their detail; pre-judged 需核实). */
-  withErrors: string[];
-  rulePack: { id: string; version: string };
-  warnings: string[];
-  seconds: number;
-}
-
-interface FeatureRow {
-  id: number;
-  attributes: Record<string, unknown>;
-  g: Uint8Array;
-  area_m2: number;
-}
-
-async function loadIndex(
-  db: Queryable,
-  geos: Geos,
-  layer: LayerRow,
-  pack: RulePack,
-): Promise<ReferenceIndex> {
-  const rows = await db.query<FeatureRow>(
-    `SELECT id, attributes, coalesce(geom_repaired, geom) AS g, area_m2 FROM reference_features
-     WHERE layer_id = $1 ORDER BY feature_index`,
-    [layer.id],
-  );
-  const features: ReferenceFeature[] = rows.map((r) => ({
-    id: r.id,
-    geometry: decodeWkb(r.g),
-    areaM2: r.area_m2,
-    attributes: r.attributes,
-  }));
-  const licence = LICENCE_TYPES.has(layer.type);
-  return buildReferenceIndex(geos, features, {
-    name: LAYER_TYPE_LABELS[layer.type],
-    coverage: COVERAGE_TYPES.has(layer.type),
-    bufferM: licence ? licenceBufferM(pack) : 0,
-  });
-}
-
-/** Earlier batches' patches of the same kind: the ground's history (one index for the run). */
-async function loadHistory(db: Queryable, geos: Geos, batch: BatchRow): Promise<ReferenceIndex | null> {
-  const rows = await db.query<{
-    id: number;
-    jcbh: string;
-    slug: string;
-    g: Uint8Array;
-    geometry_kind: string;
-  }>(
-    `SELECT p.id, p.jcbh, b.slug, coalesce(p.geom_repaired, p.geom) AS g, p.geometry_kind
-     FROM patches p JOIN batches b ON b.id = p.batch_id
-     WHERE b.kind = $1 AND (b.year < $2 OR (b.year = $2 AND b.id < $3))
-     ORDER BY p.id`,
-    [batch.kind, batch.year, batch.id],
-  );
-  const features: ReferenceFeature[] = [];
-  for (const r of rows) {
-    if (r.geometry_kind === 'point') continue;
-    features.push({ id: r.id, geometry: decodeWkb(r.g), attributes: { batch: r.slug, jcbh: r.jcbh } });
-  }
-  return features.length > 0
-    ? buildReferenceIndex(geos, features, { name: '往期图斑', prepare: 'patch' })
-    : null;
-}
-
-function historyOf(geos: Geos, geometry: Areal, index: ReferenceIndex, sliverM2: number): HistoryLink[] {
-  return withPatch(geos, geometry, (shape) =>
-    overlayShape(shape, index, { sliverM2 }).pieces.map((p) => {
-      const a = index.attributes[p.index]!;
-      return { patchId: Number(p.id), batch: String(a.batch), jcbh: String(a.jcbh), overlapM2: p.areaM2 };
-    }),
-  );
 }
 
 /** The batch's rule pack; a pack file newer than the batch's is used and said (the result records which). */
@@ -163,28 +55,21 @@ function packFor(batch: BatchRow, warnings: string[]): RulePack {
   return pack;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export async function analyseBatch(db: Db, opts: AnalyseOptions): Promise<AnalyseSummary> {
-  const started = Date.now();
   const onProgress = opts.onProgress ?? noProgress;
-  const step = opts.onStep ?? (() => undefined);
   const batch = await findBatchBySlug(db, opts.batch);
   if (!batch)
     throw new WeipianError('batch_not_found', `批次不存在：${opts.batch}`, { batch: opts.batch }, 404);
   const warnings: string[] = [];
   const pack = packFor(batch, warnings);
-  const mode = opts.all ? 'all' : 'stale';
-
-  const layers = await currentLayers(db);
   const layerIds: LayerIds = {};
-  for (const l of layers) layerIds[l.type] = l.id;
+  for (const l of await currentLayers(db)) layerIds[l.type] = l.id;
   const ids = await patchIdsToAnalyse(db, batch.id, opts.all === true);
-  const [{ n: patchCount }] = (await db.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM patches WHERE batch_id = $1',
-    [batch.id],
-  )) as [{ n: number }];
 
   const run = await db.transaction(async (tx) => {
-    const live = await liveRun(tx, batch.id);
+    const live = await liveRun(tx, batch.id, Math.max(120, 2 * jobTimeoutSeconds()));
     if (live)
       throw new WeipianError(
         'analysis_running',
@@ -192,129 +77,62 @@ export async function analyseBatch(db: Db, opts: AnalyseOptions): Promise<Analys
         { runId: live.id },
         409,
       );
-    return insertRun(tx, {
+    const r = await insertRun(tx, {
       batchId: batch.id,
-      mode,
+      mode: opts.all ? 'all' : 'stale',
       total: ids.length,
       layerIds,
       rulePackId: pack.id,
       rulePackVersion: pack.version,
       startedBy: opts.actor,
+      warnings,
     });
+    await enqueueJobs(tx, r.id, ids, opts.jobSize ?? JOB_SIZE);
+    // Nothing to do: the run is complete as it starts.
+    return ids.length === 0 ? closeRun(tx, r, opts) : r;
   });
+  if (opts.queueOnly || ids.length === 0) return summaryOf(db, run);
 
-  const summary: AnalyseSummary = {
-    batch: batch.slug,
+  onProgress(0, ids.length);
+  const report = (r: AnalysisRunRow) => onProgress(r.done, r.total);
+  for (;;) {
+    await workQueue(db, { ...opts, runId: run.id, onJob: report });
+    const [now] = await db.query<AnalysisRunRow>('SELECT * FROM analysis_runs WHERE id = $1', [run.id]);
+    if (now!.status !== 'running') return summaryOf(db, now!);
+    // Other workers hold the last jobs: wait for them (or for their heartbeat to lapse).
+    report(now!);
+    await sleep(500);
+  }
+}
+
+async function summaryOf(db: Db, run: AnalysisRunRow): Promise<AnalyseSummary> {
+  if (run.status === 'failed')
+    throw new WeipianError(
+      'analysis_failed',
+      `第 ${run.id} 次分析失败：${run.error ?? '未知原因'}`,
+      { runId: run.id },
+      500,
+    );
+  if (run.status === 'done') return run.summary as unknown as AnalyseSummary;
+  // Queued for workers: say so with the counts known now.
+  const [b] = await db.query<{ slug: string; n: number }>(
+    'SELECT b.slug, (SELECT count(*)::int FROM patches WHERE batch_id = b.id) AS n FROM batches b WHERE b.id = $1',
+    [run.batch_id],
+  );
+  return {
+    batch: b!.slug,
     runId: run.id,
-    mode,
-    patches: patchCount,
+    mode: run.mode,
+    patches: b!.n,
     analysed: 0,
+    queued: run.total,
     unitsChanged: 0,
     byPrejudgement: {},
-    layers: layers.map((l) => ({
-      type: l.type,
-      label: LAYER_TYPE_LABELS[l.type],
-      version: l.version ?? 0,
-      features: l.feature_count,
-    })),
+    layers: [],
     missingLayers: [],
     withErrors: [],
-    rulePack: { id: pack.id, version: pack.version },
-    warnings,
+    rulePack: { id: run.rule_pack_id, version: run.rule_pack_version },
+    warnings: ((run.summary ?? {}) as { warnings?: string[] }).warnings ?? [],
     seconds: 0,
   };
-  const indexes: AnalysisLayers = {};
-  let history: ReferenceIndex | null = null;
-  try {
-    const geos = await initGeos();
-    if (ids.length > 0) {
-      for (const l of layers) {
-        step(`读入${LAYER_TYPE_LABELS[l.type]}（第 ${l.version} 版，${l.feature_count} 个要素）`);
-        indexes[l.type] = await loadIndex(db, geos, l, pack);
-      }
-      history = await loadHistory(db, geos, batch);
-    }
-    const sliver = pack.prejudgement.sliverToleranceM2;
-    onProgress(0, ids.length);
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const chunkIds = ids.slice(i, i + CHUNK);
-      const patches = await db.query<PatchRow & { unit_source: string; geometry_kind: string }>(
-        'SELECT * FROM patches WHERE id = ANY($1::int[]) ORDER BY id',
-        [chunkIds],
-      );
-      const results: NewResult[] = [];
-      const unitChanges: { patch: (typeof patches)[number]; code: string }[] = [];
-      for (const p of patches) {
-        const geometry = decodeGeometry(p.geom_repaired ?? p.geom);
-        const a = analysePatch({ jcbh: p.jcbh, geometry, hsx: p.hsx }, indexes, pack, { geos });
-        const links = history && geometry.type !== 'Point' ? historyOf(geos, geometry, history, sliver) : [];
-        // Licences matter to mineral batches only.
-        summary.missingLayers = a.detail.missingLayers.filter(
-          (m) => batch.kind === 'mineral' || !LICENCE_TYPES.has(m),
-        );
-        if (a.detail.errors.length > 0) summary.withErrors.push(p.jcbh);
-        const pj = String(a.fields.prejudgement);
-        summary.byPrejudgement[pj] = (summary.byPrejudgement[pj] ?? 0) + 1;
-        results.push({
-          patchId: p.id,
-          batchId: batch.id,
-          runId: run.id,
-          layerIds,
-          rulePackId: pack.id,
-          rulePackVersion: pack.version,
-          fields: a.fields,
-          detail: { ...a.detail, uncovered: { ...a.detail.uncovered, geometry: undefined }, history: links },
-          prejudgement: pj,
-        });
-        const code = a.fields.unit_code;
-        if (typeof code === 'string' && code !== p.unit_code && p.unit_source !== 'reassigned')
-          unitChanges.push({ patch: p, code });
-      }
-      await db.transaction(async (tx) => {
-        await upsertResults(tx, results);
-        for (const { patch, code } of unitChanges) {
-          await tx.query("UPDATE patches SET unit_code = $2, unit_source = 'analysis' WHERE id = $1", [
-            patch.id,
-            code,
-          ]);
-          await appendEvent(tx, {
-            actor: opts.actor,
-            actorRole: opts.actorRole ?? null,
-            action: 'patch.unit_assign',
-            recordType: 'patch',
-            recordId: patch.id,
-            reason: '叠加分析：面积占比最大的责任单位',
-            before: { unit_code: patch.unit_code, unit_source: patch.unit_source },
-            after: { unit_code: code, unit_source: 'analysis', runId: run.id },
-          });
-        }
-        await updateRunProgress(tx, run.id, i + chunkIds.length);
-      });
-      summary.analysed += results.length;
-      summary.unitsChanged += unitChanges.length;
-      onProgress(summary.analysed, ids.length);
-    }
-    summary.seconds = (Date.now() - started) / 1000;
-    await db.transaction(async (tx) => {
-      await finishRun(tx, run.id, { status: 'done', done: summary.analysed, summary });
-      await appendEvent(tx, {
-        actor: opts.actor,
-        actorRole: opts.actorRole ?? null,
-        action: 'analysis.run',
-        recordType: 'batch',
-        recordId: batch.slug,
-        after: { ...summary, withErrors: summary.withErrors.length },
-      });
-    });
-    return summary;
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    await finishRun(db, run.id, { status: 'failed', done: summary.analysed, summary, error: message }).catch(
-      () => undefined,
-    );
-    throw e;
-  } finally {
-    for (const idx of Object.values(indexes)) idx?.dispose();
-    history?.dispose();
-  }
 }

@@ -252,6 +252,11 @@ for (const engine of engines()) {
         const counts = (await app.inject(as(unit1, { url: '/api/batches/b1/analysis' }))).json();
         assert.equal(counts.counts.patches, 1);
         assert.equal(counts.counts.analysed, 1);
+        const last = counts.runs[0];
+        assert.equal(last.status, 'done');
+        assert.equal(last.progress.done, last.total);
+        assert.equal(last.progress.etaSeconds, null);
+        assert.ok(last.progress.rate >= 0);
         const denied = await app.inject(
           as(unit1, { method: 'POST', url: '/api/batches/b1/analysis', payload: {} }),
         );

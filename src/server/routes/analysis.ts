@@ -5,7 +5,7 @@ import type { Db } from '../../store/db.ts';
 import { WeipianError } from '../../domain/errors.ts';
 import { unitScope } from '../../domain/policies.ts';
 import { findBatchBySlug } from '../../store/queries/batches.ts';
-import { analysisCounts, listRuns } from '../../store/queries/analysis.ts';
+import { analysisCounts, listRuns, runProgress } from '../../store/queries/analysis.ts';
 import { analyseBatch } from '../../jobs/analyse-batch.ts';
 import { subjectOf } from '../access.ts';
 import { requireUser } from '../auth.ts';
@@ -33,7 +33,7 @@ export const analysisRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }
       return {
         batch: batch.slug,
         counts: await analysisCounts(db, batch.id, scope ?? undefined),
-        runs: await listRuns(db, batch.id, 10),
+        runs: (await listRuns(db, batch.id, 10)).map((r) => ({ ...r, progress: runProgress(r) })),
       };
     },
   );

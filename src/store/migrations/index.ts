@@ -7,6 +7,7 @@ import { m004PointPatches } from './004_point_patches.ts';
 import { m005LayerStaging } from './005_layer_staging.ts';
 import { m006PatchUnit } from './006_patch_unit.ts';
 import { m007Analysis } from './007_analysis.ts';
+import { m010AnalysisJobs } from './010_analysis_jobs.ts';
 
 export interface Migration {
   version: number;
@@ -22,4 +23,5 @@ export const migrations: Migration[] = [
   m005LayerStaging,
   m006PatchUnit,
   m007Analysis,
+  m010AnalysisJobs,
 ];

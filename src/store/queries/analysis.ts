@@ -30,6 +30,7 @@ export interface AnalysisResultRow {
   patch_id: number;
   batch_id: number;
   run_id: number;
+  job_id: number | null;
   layer_ids: LayerIds;
   rule_pack_id: string;
   rule_pack_version: string;
@@ -49,13 +50,24 @@ export interface NewRun {
   rulePackId: string;
   rulePackVersion: string;
   startedBy: string;
+  /** Said when the run starts (e.g. a newer rule pack file); kept in its summary. */
+  warnings?: string[];
 }
 
 export async function insertRun(q: Queryable, r: NewRun): Promise<AnalysisRunRow> {
   const rows = await q.query<AnalysisRunRow>(
-    `INSERT INTO analysis_runs (batch_id, mode, status, total, layer_ids, rule_pack_id, rule_pack_version, started_by)
-     VALUES ($1, $2, 'running', $3, $4, $5, $6, $7) RETURNING *`,
-    [r.batchId, r.mode, r.total, JSON.stringify(r.layerIds), r.rulePackId, r.rulePackVersion, r.startedBy],
+    `INSERT INTO analysis_runs (batch_id, mode, status, total, layer_ids, rule_pack_id, rule_pack_version, started_by, summary)
+     VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8) RETURNING *`,
+    [
+      r.batchId,
+      r.mode,
+      r.total,
+      JSON.stringify(r.layerIds),
+      r.rulePackId,
+      r.rulePackVersion,
+      r.startedBy,
+      JSON.stringify({ warnings: r.warnings ?? [] }),
+    ],
   );
   return rows[0]!;
 }
@@ -65,8 +77,9 @@ export async function updateRunProgress(q: Queryable, runId: number, done: numbe
 }
 
 /**
- * The run of this batch still alive (heartbeat within `aliveSeconds`), after marking failed the
- * runs whose process died. Call in the transaction that starts a run.
+ * The run of this batch still alive (a job committed within `aliveSeconds`), after marking failed
+ * (and cancelling the jobs of) the runs nobody worked on since. Call in the transaction that starts
+ * a run.
  */
 export async function liveRun(
   q: Queryable,
@@ -74,11 +87,17 @@ export async function liveRun(
   aliveSeconds = 120,
 ): Promise<AnalysisRunRow | undefined> {
   await q.query('SELECT pg_advisory_xact_lock(7421102, $1)', [batchId]);
-  await q.query(
+  const dead = await q.query<{ id: number }>(
     `UPDATE analysis_runs SET status = 'failed', error = '运行中断（进程已退出）', finished_at = now()
-     WHERE batch_id = $1 AND status = 'running' AND heartbeat_at < now() - make_interval(secs => $2)`,
+     WHERE batch_id = $1 AND status = 'running' AND heartbeat_at < now() - make_interval(secs => $2)
+     RETURNING id`,
     [batchId, aliveSeconds],
   );
+  if (dead.length > 0)
+    await q.query(
+      "UPDATE analysis_jobs SET status = 'cancelled' WHERE run_id = ANY($1::int[]) AND status IN ('queued', 'running')",
+      [dead.map((d) => d.id)],
+    );
   return (
     await q.query<AnalysisRunRow>(
       "SELECT * FROM analysis_runs WHERE batch_id = $1 AND status = 'running' ORDER BY id LIMIT 1",
@@ -98,6 +117,24 @@ export async function finishRun(
   );
 }
 
+export interface RunProgress {
+  done: number;
+  total: number;
+  /** Patches per second since the run started. */
+  rate: number;
+  /** Seconds left at that rate; null when finished or not started. */
+  etaSeconds: number | null;
+}
+
+/** Progress of a run as the web app and the CLI show it (done / total / rate / ETA). */
+export function runProgress(run: AnalysisRunRow, now = new Date()): RunProgress {
+  const end = run.finished_at ? new Date(run.finished_at) : now;
+  const elapsed = Math.max(0.001, (end.getTime() - new Date(run.started_at).getTime()) / 1000);
+  const rate = run.done / elapsed;
+  const etaSeconds = run.status === 'running' && rate > 0 ? Math.ceil((run.total - run.done) / rate) : null;
+  return { done: run.done, total: run.total, rate, etaSeconds };
+}
+
 export async function listRuns(q: Queryable, batchId: number, limit = 20): Promise<AnalysisRunRow[]> {
   return q.query<AnalysisRunRow>(
     'SELECT * FROM analysis_runs WHERE batch_id = $1 ORDER BY id DESC LIMIT $2',
@@ -109,6 +146,8 @@ export interface NewResult {
   patchId: number;
   batchId: number;
   runId: number;
+  /** The queue job that computed it (analysis_jobs). */
+  jobId: number | null;
   layerIds: LayerIds;
   rulePackId: string;
   rulePackVersion: string;
@@ -127,6 +166,7 @@ export async function upsertResults(q: Queryable, results: readonly NewResult[])
       r.patchId,
       r.batchId,
       r.runId,
+      r.jobId,
       JSON.stringify(r.layerIds),
       r.rulePackId,
       r.rulePackVersion,
@@ -134,13 +174,13 @@ export async function upsertResults(q: Queryable, results: readonly NewResult[])
       JSON.stringify(r.detail),
       r.prejudgement,
     );
-    return `(${Array.from({ length: 9 }, (_, k) => `$${base + k + 1}`).join(', ')})`;
+    return `(${Array.from({ length: 10 }, (_, k) => `$${base + k + 1}`).join(', ')})`;
   });
   await q.query(
-    `INSERT INTO analysis_results (patch_id, batch_id, run_id, layer_ids, rule_pack_id, rule_pack_version,
+    `INSERT INTO analysis_results (patch_id, batch_id, run_id, job_id, layer_ids, rule_pack_id, rule_pack_version,
        fields, detail, prejudgement)
      VALUES ${tuples.join(', ')}
-     ON CONFLICT (patch_id) DO UPDATE SET run_id = EXCLUDED.run_id, layer_ids = EXCLUDED.layer_ids,
+     ON CONFLICT (patch_id) DO UPDATE SET run_id = EXCLUDED.run_id, job_id = EXCLUDED.job_id, layer_ids = EXCLUDED.layer_ids,
        rule_pack_id = EXCLUDED.rule_pack_id, rule_pack_version = EXCLUDED.rule_pack_version,
        fields = EXCLUDED.fields, detail = EXCLUDED.detail, prejudgement = EXCLUDED.prejudgement,
        stale = false, stale_reason = NULL, computed_at = now()`,
