@@ -9,44 +9,19 @@ import { initGeos } from '../src/geo/geos.ts';
 import type { Areal, Position, Ring } from '../src/geo/geometry.ts';
 import { buildReferenceIndex, type ReferenceFeature } from '../src/geo/reference-index.ts';
 import { coverArea, overlayShape, PatchShape } from '../src/geo/overlay.ts';
-import { metresPerDegree } from '../src/geo/metric-buffer.ts';
+import { jitteredGrid, mulberry32, toLonLat } from './synthetic.ts';
 import { analysePatch, type AnalysisLayers } from '../src/domain/analysis.ts';
 import { loadRulePack } from '../src/domain/rulepack.ts';
 
 const PATCHES = Number(process.argv[2] ?? 5000);
 const PARCELS = Number(process.argv[3] ?? 100_000);
-const LON0 = 117.8;
-const LAT0 = 36.8;
-const K = metresPerDegree(LAT0);
-const toLonLat = (x: number, y: number): Position => [LON0 + x / K.x, LAT0 + y / K.y];
-
-let seed = 20261126;
-function rand(): number {
-  // mulberry32: reproducible runs
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const rand = mulberry32(20261126); // reproducible runs
 
 const side = Math.ceil(Math.sqrt(PARCELS));
 const cell = 50; // metres
 const extent = side * cell;
 // Jittered grid vertices shared by neighbouring parcels.
-const jx = new Float64Array((side + 1) * (side + 1));
-const jy = new Float64Array((side + 1) * (side + 1));
-for (let i = 0; i <= side; i++)
-  for (let j = 0; j <= side; j++) {
-    const k = i * (side + 1) + j;
-    const edge = i === 0 || j === 0 || i === side || j === side;
-    jx[k] = i * cell + (edge ? 0 : (rand() - 0.5) * cell * 0.4);
-    jy[k] = j * cell + (edge ? 0 : (rand() - 0.5) * cell * 0.4);
-  }
-const vtx = (i: number, j: number): Position => {
-  const k = i * (side + 1) + j;
-  return toLonLat(jx[k]!, jy[k]!);
-};
+const vtx = jitteredGrid(side, cell, rand);
 
 const t0 = performance.now();
 const geos = await initGeos();

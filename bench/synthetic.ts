@@ -72,6 +72,27 @@ export function packGenerated(
   };
 }
 
+/** Vertices of a side × side grid of cells, jittered inside (shared by neighbouring parcels). */
+export function jitteredGrid(
+  side: number,
+  cell: number,
+  rand: () => number,
+): (i: number, j: number) => Position {
+  const jx = new Float32Array((side + 1) * (side + 1));
+  const jy = new Float32Array((side + 1) * (side + 1));
+  for (let i = 0; i <= side; i++)
+    for (let j = 0; j <= side; j++) {
+      const k = i * (side + 1) + j;
+      const edge = i === 0 || j === 0 || i === side || j === side;
+      jx[k] = i * cell + (edge ? 0 : (rand() - 0.5) * cell * 0.4);
+      jy[k] = j * cell + (edge ? 0 : (rand() - 0.5) * cell * 0.4);
+    }
+  return (i, j) => {
+    const k = i * (side + 1) + j;
+    return toLonLat(jx[k]!, jy[k]!);
+  };
+}
+
 export interface SyntheticCase {
   extentM: number;
   farmland: PackedLayer;
@@ -89,19 +110,7 @@ export function syntheticCase(parcels: number, patchCount: number, seed = 202611
   const cell = 40;
   const extent = side * cell;
   const rand = mulberry32(seed);
-  const jx = new Float32Array((side + 1) * (side + 1));
-  const jy = new Float32Array((side + 1) * (side + 1));
-  for (let i = 0; i <= side; i++)
-    for (let j = 0; j <= side; j++) {
-      const k = i * (side + 1) + j;
-      const edge = i === 0 || j === 0 || i === side || j === side;
-      jx[k] = i * cell + (edge ? 0 : (rand() - 0.5) * cell * 0.4);
-      jy[k] = j * cell + (edge ? 0 : (rand() - 0.5) * cell * 0.4);
-    }
-  const vtx = (i: number, j: number): Position => {
-    const k = i * (side + 1) + j;
-    return toLonLat(jx[k]!, jy[k]!);
-  };
+  const vtx = jitteredGrid(side, cell, rand);
   const farmland = packGenerated(
     '耕地',
     Math.min(parcels, side * side),
