@@ -9,6 +9,8 @@ import { backupCommands } from './commands/backup.ts';
 import { usersCommands } from './commands/users.ts';
 import { demoCommands } from './commands/demo.ts';
 import { analyseCommand } from './commands/analyse.ts';
+import { workflowCommands } from './commands/workflow.ts';
+import { evidenceCommands } from './commands/evidence.ts';
 
 const program = newCommand('weipian', '卫片执法监督检查系统：图斑导入、核查判定、整改验收与统计').version(
   '0.1.0',
@@ -24,6 +26,8 @@ auditCommands(program);
 backupCommands(program);
 usersCommands(program);
 demoCommands(program);
+workflowCommands(program);
+evidenceCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -41,6 +41,24 @@ export const ACTIONS = {
   'event.read': { label: '查看操作记录', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
   'audit.head': { label: '查看审计链头', roles: ['leader', 'bureau_admin', 'reviewer'] },
   'user.admin': { label: '管理用户', roles: ['bureau_admin'] },
+  // The patch workflow (issue 8); record-state rules on top: src/domain/workflow.ts.
+  'workflow.read': {
+    label: '查看判定与审核流程',
+    roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'],
+  },
+  'workflow.judge': { label: '填写判定、拆分或合并图斑', roles: ['bureau_admin', 'unit_officer'] },
+  'workflow.submit': { label: '提交判定', roles: ['bureau_admin', 'unit_officer'] },
+  'workflow.review': { label: '审核判定（通过或退回）', roles: ['bureau_admin', 'reviewer'] },
+  'batch.status': { label: '查看进度与期限', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
+  'patch.create': { label: '新增或关联例行督察、巡查、举报图斑', roles: ['bureau_admin', 'reviewer'] },
+  'patch.reassign': { label: '改派责任单位', roles: ['bureau_admin', 'reviewer'] },
+  'round.read': { label: '查看报送轮次', roles: ['leader', 'bureau_admin', 'reviewer'] },
+  'round.close': { label: '关闭报送轮次（上报）', roles: ['bureau_admin'] },
+  'upper.record': { label: '登记上级审核结果', roles: ['bureau_admin', 'reviewer'] },
+  // Evidence (issue 9): unit officers only on their own unit's patches (authorize with unitCode).
+  'evidence.read': { label: '查看举证材料', roles: ['leader', 'bureau_admin', 'reviewer', 'unit_officer'] },
+  'evidence.upload': { label: '上传或替换举证材料', roles: ['bureau_admin', 'reviewer', 'unit_officer'] },
+  'evidence.review': { label: '认定或排除举证疑点', roles: ['bureau_admin', 'reviewer'] },
 } as const satisfies Record<string, { label: string; roles: readonly Role[] }>;
 
 export type Action = keyof typeof ACTIONS;

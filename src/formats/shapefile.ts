@@ -98,6 +98,8 @@ const POLYGON_TYPES = new Set([5, 15, 25]);
 const SHP_MAGIC = 9994;
 const HEADER_BYTES = 100;
 const READ_CHUNK = 1 << 16;
+// Reading every record: larger windows, fewer refills.
+const STREAM_CHUNK = 1 << 20;
 // Detection looks at the start of the table only; enough rows to meet Chinese text without
 // reading a whole large layer twice.
 const SAMPLE_MAX_RECORDS = 2000;
@@ -135,7 +137,21 @@ class FileWindow {
   constructor(
     private readonly fh: FileHandle,
     readonly size: number,
+    private readonly chunk = READ_CHUNK,
   ) {}
+
+  /**
+   * Where [pos, pos+len) starts inside window() when it is already loaded, else -1: lets a
+   * sequential reader take most records without a promise or a slice object.
+   */
+  offsetOf(pos: number, len: number): number {
+    return pos >= this.start && pos + len <= this.start + this.buf.length && pos >= 0 ? pos - this.start : -1;
+  }
+
+  /** The loaded window (valid until the next read that refills it). */
+  window(): Buffer {
+    return this.buf;
+  }
 
   /** The bytes [pos, pos+len), or null when the file ends before that. */
   async read(pos: number, len: number): Promise<Buffer | null> {
@@ -143,7 +159,7 @@ class FileWindow {
     if (pos >= this.start && pos + len <= this.start + this.buf.length)
       return this.buf.subarray(pos - this.start, pos - this.start + len);
     // A fresh buffer per refill: slices handed out earlier stay valid.
-    const want = Math.min(Math.max(len, READ_CHUNK), this.size - pos);
+    const want = Math.min(Math.max(len, this.chunk), this.size - pos);
     const b = Buffer.allocUnsafe(want);
     let got = 0;
     while (got < want) {
@@ -158,11 +174,14 @@ class FileWindow {
   }
 }
 
-async function openWindow(file: string): Promise<FileWindow & { close(): Promise<void> }> {
+async function openWindow(
+  file: string,
+  chunk = READ_CHUNK,
+): Promise<FileWindow & { close(): Promise<void> }> {
   const fh = await open(file, 'r');
   try {
     const { size } = await fh.stat();
-    const w = new FileWindow(fh, size) as FileWindow & { close(): Promise<void> };
+    const w = new FileWindow(fh, size, chunk) as FileWindow & { close(): Promise<void> };
     w.close = () => fh.close();
     return w;
   } catch (e) {
@@ -510,56 +529,109 @@ function recordInvalid(file: string, index: number, message: string, details: Re
 }
 
 async function* readFeatures(l: Layout): AsyncGenerator<ShapefileFeature> {
-  const shp = await openWindow(l.files.shp);
-  const shx = await openWindow(l.files.shx).catch(async (e) => {
+  const shp = await openWindow(l.files.shp, STREAM_CHUNK);
+  const shx = await openWindow(l.files.shx, STREAM_CHUNK).catch(async (e) => {
     await shp.close();
     throw e;
   });
-  const dbf = await openWindow(l.files.dbf).catch(async (e) => {
+  const dbf = await openWindow(l.files.dbf, STREAM_CHUNK).catch(async (e) => {
     await Promise.all([shp.close(), shx.close()]);
     throw e;
   });
   try {
     const decoder = new TextDecoder(l.encoding.encoding);
+    const ascii = ASCII_COMPATIBLE.has(l.encoding.encoding);
+    const recordBytes = l.dbf.recordBytes;
     for (let i = 0; i < l.recordCount; i++) {
-      const entry = await shx.read(HEADER_BYTES + i * 8, 8);
-      if (!entry)
-        throw new WeipianError('shx_invalid', `索引文件 ${l.files.shx} 被截断。`, { file: l.files.shx });
-      const offset = entry.readInt32BE(0) * 2;
-      const contentBytes = entry.readInt32BE(4) * 2;
-      const rec = await dbf.read(l.dbf.headerBytes + i * l.dbf.recordBytes, l.dbf.recordBytes);
-      if (!rec)
-        throw new WeipianError('dbf_truncated', `属性表 ${l.files.dbf} 在第 ${i + 1} 条记录处被截断。`, {
-          file: l.files.dbf,
-          recordIndex: i,
-        });
+      // Records are read in order, so nearly every one is already in the windows: take it from
+      // there without a promise; refill (and check the file's end) only at a window's edge.
+      const entryPos = HEADER_BYTES + i * 8;
+      let entry = shx.window();
+      let eo = shx.offsetOf(entryPos, 8);
+      if (eo < 0) {
+        const e = await shx.read(entryPos, 8);
+        if (!e)
+          throw new WeipianError('shx_invalid', `索引文件 ${l.files.shx} 被截断。`, { file: l.files.shx });
+        entry = e;
+        eo = 0;
+      }
+      const offset = entry.readInt32BE(eo) * 2;
+      const contentBytes = entry.readInt32BE(eo + 4) * 2;
+      const recPos = l.dbf.headerBytes + i * recordBytes;
+      let rec = dbf.window();
+      let ro = dbf.offsetOf(recPos, recordBytes);
+      if (ro < 0) {
+        const r = await dbf.read(recPos, recordBytes);
+        if (!r)
+          throw new WeipianError('dbf_truncated', `属性表 ${l.files.dbf} 在第 ${i + 1} 条记录处被截断。`, {
+            file: l.files.dbf,
+            recordIndex: i,
+          });
+        rec = r;
+        ro = 0;
+      }
       // Deleted rows ('*') are skipped as GDAL does; their numbers stay unused.
-      if (rec[0] === 0x2a) continue;
-      const attributes = decodeRecord(rec, l, decoder, i);
+      if (rec[ro] === 0x2a) continue;
+      const attributes = decodeRecord(rec, ro, l, decoder, ascii, i);
 
       if (offset < HEADER_BYTES || contentBytes < 4)
         throw recordInvalid(l.files.shp, i, '索引中的位置或长度无效。', { offset, contentBytes });
-      const recHead = await shp.read(offset, 8);
-      const content = recHead && (await shp.read(offset + 8, contentBytes));
-      if (!recHead || !content)
-        throw new WeipianError('shp_truncated', `${l.files.shp} 在第 ${i + 1} 条记录处被截断。`, {
-          file: l.files.shp,
-          recordIndex: i,
-          expected: offset + 8 + contentBytes,
-          actual: shp.size,
-        });
-      if (recHead.readInt32BE(4) * 2 !== contentBytes)
+      // Record header (number, length) and content, in one piece.
+      let whole = shp.window();
+      let so = shp.offsetOf(offset, 8 + contentBytes);
+      if (so < 0) {
+        const r = await shp.read(offset, 8 + contentBytes);
+        if (!r)
+          throw new WeipianError('shp_truncated', `${l.files.shp} 在第 ${i + 1} 条记录处被截断。`, {
+            file: l.files.shp,
+            recordIndex: i,
+            expected: offset + 8 + contentBytes,
+            actual: shp.size,
+          });
+        whole = r;
+        so = 0;
+      }
+      if (whole.readInt32BE(so + 4) * 2 !== contentBytes)
         throw recordInvalid(l.files.shp, i, '记录长度与索引文件不一致。', {
           expected: contentBytes,
-          actual: recHead.readInt32BE(4) * 2,
+          actual: whole.readInt32BE(so + 4) * 2,
         });
-      const geometry = parseShape(content, l.shapeType, l.files.shp, i);
+      const geometry = parseShape(whole.subarray(so + 8, so + 8 + contentBytes), l.shapeType, l.files.shp, i);
       yield { index: i, geometry, attributes };
     }
   } finally {
     await Promise.all([shp.close(), shx.close(), dbf.close()]);
   }
 }
+
+/**
+ * Encodings whose bytes below 0x80 are ASCII (WHATWG decoders): a text value of such bytes only
+ * is its latin1 reading, with no decoder call and nothing that could be garbled.
+ */
+const ASCII_COMPATIBLE = new Set([
+  'utf-8',
+  'gbk',
+  'gb18030',
+  'big5',
+  'shift_jis',
+  'euc-kr',
+  'windows-874',
+  'ibm866',
+  'koi8-r',
+  'windows-1250',
+  'windows-1251',
+  'windows-1252',
+  'windows-1253',
+  'windows-1254',
+  'windows-1255',
+  'windows-1256',
+  'windows-1257',
+  'windows-1258',
+  'iso-8859-2',
+  'iso-8859-5',
+  'iso-8859-7',
+  'iso-8859-15',
+]);
 
 function setAttr(o: Record<string, AttributeValue>, k: string, v: AttributeValue): void {
   // A field literally named "__proto__" must become data, not the object's prototype.
@@ -568,18 +640,87 @@ function setAttr(o: Record<string, AttributeValue>, k: string, v: AttributeValue
   else o[k] = v;
 }
 
+/** The record starting at rec[at]. */
 function decodeRecord(
   rec: Buffer,
+  at: number,
   l: Layout,
   decoder: TextDecoder,
+  ascii: boolean,
   index: number,
 ): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   for (const f of l.fields) {
-    const raw = rec.subarray(f.offset, f.offset + f.length);
-    setAttr(out, f.name, decodeValue(raw, f, l, decoder, index));
+    const from = at + f.offset;
+    const to = from + f.length;
+    let v: AttributeValue | undefined;
+    if (f.type === 'N' || f.type === 'F') v = fastNumber(rec, from, to);
+    else if (f.type === 'C' && ascii) v = fastAsciiText(rec, from, to);
+    if (v === undefined) v = decodeValue(rec.subarray(from, to), f, l, decoder, index);
+    setAttr(out, f.name, v);
   }
   return out;
+}
+
+const SP = 0x20;
+const D0 = 0x30;
+const D9 = 0x39;
+
+/**
+ * A numeric field in the common form (space padding, optional sign, digits, optional fraction and
+ * exponent) read without building intermediate strings; undefined hands anything else — NULs,
+ * tabs, asterisks, malformed text — to decodeValue, which decides exactly as before.
+ */
+function fastNumber(b: Buffer, from: number, to: number): number | string | null | undefined {
+  let i = from;
+  let end = to;
+  while (i < end && b[i] === SP) i++;
+  while (end > i && b[end - 1] === SP) end--;
+  if (i === end) return null;
+  const start = i;
+  if (b[i] === 0x2d || b[i] === 0x2b) i++;
+  let intDigits = 0;
+  while (i < end && b[i]! >= D0 && b[i]! <= D9) {
+    i++;
+    intDigits++;
+  }
+  if (i === end) {
+    if (intDigits === 0) return undefined;
+    const s = b.toString('latin1', start, end);
+    const n = Number(s);
+    // 18-digit codes stored as numbers would silently lose digits as a double: keep the text.
+    return Number.isSafeInteger(n) ? n : s;
+  }
+  let fracDigits = 0;
+  if (b[i] === 0x2e) {
+    i++;
+    while (i < end && b[i]! >= D0 && b[i]! <= D9) {
+      i++;
+      fracDigits++;
+    }
+  }
+  if (intDigits === 0 && fracDigits === 0) return undefined;
+  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
+    i++;
+    if (i < end && (b[i] === 0x2d || b[i] === 0x2b)) i++;
+    let expDigits = 0;
+    while (i < end && b[i]! >= D0 && b[i]! <= D9) {
+      i++;
+      expDigits++;
+    }
+    if (expDigits === 0) return undefined;
+  }
+  if (i !== end) return undefined;
+  return Number(b.toString('latin1', start, end));
+}
+
+/** A text field of ASCII bytes only (after trailing spaces and NULs); undefined otherwise. */
+function fastAsciiText(b: Buffer, from: number, to: number): string | null | undefined {
+  let end = to;
+  while (end > from && (b[end - 1] === SP || b[end - 1] === 0)) end--;
+  if (end === from) return null;
+  for (let i = from; i < end; i++) if (b[i]! >= 0x80) return undefined;
+  return b.toString('latin1', from, end);
 }
 
 function invalidValue(l: Layout, f: DbfField, index: number, text: string): WeipianError {

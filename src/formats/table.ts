@@ -8,8 +8,9 @@
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import ExcelJS from 'exceljs';
-import { parse as parseCsv } from 'csv-parse/sync';
+// exceljs and csv-parse are loaded when a table is read: exceljs alone takes ~1 s to load, which
+// every other import (and the layer-reading worker thread) would otherwise pay.
+import type ExcelJS from 'exceljs';
 import { WeipianError } from '../domain/errors.ts';
 import { normalizeName } from '../domain/mapping.ts';
 import { CGCS2000, diagnoseCoordinates, getCrs, inChina, toCgcs2000, type CrsDef } from '../geo/crs.ts';
@@ -157,6 +158,41 @@ export function parseCoordinateString(text: string): Position[][] {
     .split(/\s*(?:\||\r\n|\r|\n)\s*/)
     .filter((r) => r.trim() !== '')
     .map(ringOf);
+}
+
+/**
+ * A coordinate-string cell: rings as parseCoordinateString reads them, or — when the cell holds a
+ * single position ("x,y", "x y") — that point (a patch located by one point, as the Excel export
+ * writes point patches).
+ */
+export function parseCoordinateCell(text: string): { rings: Position[][] } | { point: Position } {
+  const s = text.normalize('NFKC').trim();
+  if (!/[|;\r\n]/.test(s)) {
+    const t = s.split(/[\s,]+/).filter((x) => x !== '');
+    if (t.length === 2 && NUMBER.test(t[0]!) && NUMBER.test(t[1]!))
+      return { point: [Number(t[0]), Number(t[1])] };
+  }
+  return { rings: parseCoordinateString(s) };
+}
+
+/**
+ * The coordinate string of a geometry, which parseCoordinateCell reads back to the same numbers:
+ * every coordinate in JavaScript's shortest round-trip form (up to 17 significant digits, so the
+ * double itself, not a rounding of it), "x,y" pairs joined by ';', rings (outer rings and holes of
+ * every part, each closed) joined by '|'; a point as "x,y". The reader nests rings by containment.
+ */
+export function formatCoordinateString(g: PatchGeometry): string {
+  if (g.type === 'Point') return `${g.coordinates[0]},${g.coordinates[1]}`;
+  const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+  const rings: string[] = [];
+  for (const poly of polys)
+    for (const ring of poly)
+      rings.push(
+        closeRing(ring)
+          .map((p) => `${p[0]},${p[1]}`)
+          .join(';'),
+      );
+  return rings.join('|');
 }
 
 // ---- axis order and CRS ------------------------------------------------------------------------
@@ -315,7 +351,8 @@ function headerRowOf(rows: RawTable['rows']): number {
 }
 
 async function readXlsx(file: string, layer: string | undefined, shown: string): Promise<RawTable> {
-  const wb = new ExcelJS.Workbook();
+  const { default: Excel } = await import('exceljs');
+  const wb = new Excel.Workbook();
   try {
     await wb.xlsx.readFile(file);
   } catch (e) {
@@ -386,6 +423,7 @@ function delimiterOf(text: string): string {
 
 async function readCsv(file: string, encodingOption: string | undefined, shown: string): Promise<RawTable> {
   const { text, encoding } = await decodeText(await readFile(file), { option: encodingOption, file: shown });
+  const { parse: parseCsv } = await import('csv-parse/sync');
   let records: string[][];
   try {
     records = parseCsv(text, {
@@ -480,7 +518,7 @@ export async function openTable(
     const ringText = cols.ring !== undefined ? r.cells[cols.ring] : null;
     if (!isBlank(ringText)) {
       try {
-        return { rings: parseCoordinateString(String(ringText)) };
+        return parseCoordinateCell(String(ringText));
       } catch (e) {
         return { problem: `${where(r.row)}的坐标串无法识别：${(e as Error).message}` };
       }

@@ -1,9 +1,14 @@
 // Excel export (exceljs): one sheet of patches for people — Chinese headers from the field
 // dictionary, numbers as numbers (m² to 2 decimals, plus the patch area in 亩), dates as dates,
-// coded values as their Chinese labels — and a sheet 说明 saying what was exported, from which
-// batch and rule pack, when, and what every column means.
+// coded values as their Chinese labels, and last the patch's geometry as a coordinate string that
+// weipian's table reader (table.ts) reads back to the same coordinates — and a sheet 说明 saying
+// what was exported, from which batch and rule pack, when, and what every column means.
 import ExcelJS from 'exceljs';
+import { WeipianError } from '../domain/errors.ts';
+import { normalizeName } from '../domain/mapping.ts';
+import type { PatchGeometry } from '../geo/geometry.ts';
 import { m2ToMu, roundHalfAwayFromZero } from '../geo/units.ts';
+import { formatCoordinateString } from './table.ts';
 import {
   columnTitle,
   isoDay,
@@ -43,6 +48,15 @@ export const NOTES_SHEET = '说明';
 /** Header of the column with the patch area in 亩, right after 图斑面积（平方米）. */
 export const AREA_MU_HEADER = '图斑面积（亩）';
 const AREA_FIELD = 'area_m2';
+/**
+ * Header of the geometry column, the last one. The table reader takes it for the coordinate string
+ * (a trailing parenthesis is not part of a column's name), so import → export → import keeps
+ * the geometry.
+ */
+export const GEOMETRY_HEADER = '坐标串（EPSG:4490 经纬度）';
+const GEOMETRY_KEY = normalizeName(GEOMETRY_HEADER);
+/** Excel's limit on the characters of one cell. */
+export const XLSX_CELL_CHARS = 32767;
 
 const KIND_LABEL: Record<ColumnKind, string> = {
   string: '文本',
@@ -118,8 +132,9 @@ export async function writeXlsx(table: ExportTable, opts: XlsxWriteOptions): Pro
     dictionaryName: columnTitle,
     fits: (n) => n.trim() !== '',
     shorten: (n) => n.trim(),
-    key: (n) => n.normalize('NFKC').toUpperCase(),
-    reserved: [AREA_MU_HEADER],
+    // A delivered column the reader would also take for the coordinate string is renamed.
+    key: (n) => (normalizeName(n) === GEOMETRY_KEY ? GEOMETRY_KEY : n.normalize('NFKC').toUpperCase()),
+    reserved: [AREA_MU_HEADER, GEOMETRY_HEADER],
   });
 
   // Sheet columns: the table's, with the 亩 column inserted after the patch area.
@@ -141,6 +156,18 @@ export async function writeXlsx(table: ExportTable, opts: XlsxWriteOptions): Pro
         numFmt: '0.00',
       });
   });
+  const coordinates = table.records.map((r) => {
+    const text = formatCoordinateString(r.geometry as PatchGeometry);
+    if (text.length > XLSX_CELL_CHARS)
+      throw new WeipianError(
+        'export_value_too_long',
+        `图斑 ${r.jcbh} 的坐标串有 ${text.length} 个字符，超过 Excel 单元格上限 ${XLSX_CELL_CHARS} 个字符（图形顶点过多），请导出 Shapefile 或 GeoPackage`,
+        { jcbh: r.jcbh, column: GEOMETRY_HEADER, characters: text.length, limit: XLSX_CELL_CHARS },
+      );
+    return text;
+  });
+  const geometryIndex = sheetColumns.length;
+  sheetColumns.push({ header: GEOMETRY_HEADER, col: null, value: () => null });
 
   const wb = new ExcelJS.Workbook();
   wb.creator = 'weipian';
@@ -153,8 +180,8 @@ export async function writeXlsx(table: ExportTable, opts: XlsxWriteOptions): Pro
   header.eachCell((cell) => {
     cell.fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFE7EEF7' } };
   });
-  for (const r of table.records) {
-    const cells = sheetColumns.map((c) => c.value(r.values));
+  for (const [i, r] of table.records.entries()) {
+    const cells = sheetColumns.map((c, k) => (k === geometryIndex ? coordinates[i]! : c.value(r.values)));
     ws.addRow(cells);
     cells.forEach((v, k) => {
       const w = displayWidth(shown(v, sheetColumns[k]!.col));
@@ -184,6 +211,10 @@ export async function writeXlsx(table: ExportTable, opts: XlsxWriteOptions): Pro
     ['导出时间', shanghaiTime(opts.exportedAt)],
     ['图斑数', table.records.length],
     [
+      '图形',
+      `最后一列“${GEOMETRY_HEADER}”为图斑图形：CGCS2000（EPSG:4490）经度,纬度，十进制度，按双精度完整写出（不舍入）；点与点之间用“;”分隔，环与环（外环、内环、多部件）之间用“|”分隔，每个环首尾相同；只有中心点的图斑写一个点。weipian 可直接导入本表（import patches），图形不变。`,
+    ],
+    [
       '面积',
       '面积为 CGCS2000 椭球面积（国土调查办发〔2008〕32号），单位平方米，保留 2 位小数；1 亩 = 2000/3 平方米',
     ],
@@ -196,7 +227,17 @@ export async function writeXlsx(table: ExportTable, opts: XlsxWriteOptions): Pro
   dictHeader.font = { bold: true };
   for (const c of sheetColumns) {
     const f = c.col?.field;
-    if (c.col === null) {
+    if (c.header === GEOMETRY_HEADER) {
+      notes.addRow([
+        c.header,
+        'geometry',
+        '',
+        '文本',
+        '度',
+        '图斑图形（修复后的图形优先），CGCS2000 经度,纬度坐标串，见上方“图形”说明。',
+        '',
+      ]);
+    } else if (c.col === null) {
       notes.addRow([
         c.header,
         `${AREA_FIELD}（换算）`,

@@ -350,6 +350,9 @@ async function loadTables(
       rows += lines.length;
       onProgress(i + 1, tables.length);
     }
+    // Deferred foreign keys (an old evidence version points at a newer row) are checked now that
+    // every row is in: ALTER TABLE refuses while their checks are pending.
+    await tx.query('SET CONSTRAINTS ALL IMMEDIATE');
     for (const t of tables) await tx.query(`ALTER TABLE ${ident(t.name)} ENABLE TRIGGER USER`);
     // Sequences continue after the restored ids.
     const serials = await tx.query<{ t: string; c: string }>(

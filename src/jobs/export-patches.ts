@@ -114,7 +114,7 @@ function checkOptions(opts: ExportOptions): {
   else if (opts.crs && getCrs(opts.crs).code !== CGCS2000.code)
     throw new WeipianError(
       'export_option_invalid',
-      `${format} 导出不支持 --crs（${format === 'geojson' ? 'GeoJSON 固定为 EPSG:4490 经纬度' : 'Excel 不含图形'}）`,
+      `${format} 导出不支持 --crs（${format === 'geojson' ? 'GeoJSON 固定为 EPSG:4490 经纬度' : 'Excel 的坐标串固定为 EPSG:4490 经纬度'}）`,
       { format, crs: opts.crs },
     );
   let encoding: ShapefileEncoding | null = null;

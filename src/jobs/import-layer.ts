@@ -4,8 +4,8 @@
 import type { Db } from '../store/db.ts';
 import { WeipianError } from '../domain/errors.ts';
 import {
+  copyFeatures,
   discardStagingLayer,
-  insertFeatures,
   insertStagingLayer,
   isLayerType,
   publishLayer,
@@ -13,21 +13,13 @@ import {
   LAYER_TYPES,
   LAYER_TYPE_LABELS,
   type LayerType,
-  type NewFeature,
 } from '../store/queries/layers.ts';
 import { stagingOwner } from './recover.ts';
 import { insertImport } from '../store/queries/imports.ts';
 import { appendEvent } from '../store/queries/events.ts';
 import { upsertUnit, unitKindFromName, type UnitUpsert } from '../store/queries/units.ts';
-import { attributesToJson } from '../formats/attributes.ts';
-import { encodeWkb } from '../geo/wkb.ts';
-import {
-  openArealSource,
-  isRefused,
-  summaryStart,
-  type ArealFeature,
-  type ReadOptions,
-} from './read-areal.ts';
+import { summaryStart, type ReadOptions } from './read-areal.ts';
+import { openLayerStream, type UnitCandidate } from './layer-stream.ts';
 import { noProgress, type ProgressFn } from './progress.ts';
 
 export interface ImportLayerOptions extends ReadOptions {
@@ -37,6 +29,8 @@ export interface ImportLayerOptions extends ReadOptions {
   dryRun?: boolean;
   skipRefused?: boolean;
   onProgress?: ProgressFn;
+  /** Read in a worker thread (default: when the delivery is large, see layer-stream.ts). */
+  readInWorker?: boolean;
 }
 
 export interface LayerImportSummary {
@@ -59,8 +53,8 @@ export interface LayerImportSummary {
   dryRun: boolean;
 }
 
-const CHUNK = 250;
-const YIELD_EVERY = 100;
+/** The heartbeat of a staging layer is refreshed at most this often (stale after 10 min: recover.ts). */
+const HEARTBEAT_MS = 5_000;
 
 const UNIT_CODE_FIELDS = ['dwdm', 'xzqdm', 'zjdm', 'code', '单位代码', '行政区代码', '代码'];
 const UNIT_NAME_FIELDS = ['dwmc', 'xzqmc', 'zjmc', 'name', '单位名称', '行政区名称', '名称'];
@@ -73,7 +67,7 @@ function pick(attrs: Record<string, unknown>, names: string[]): string | null {
 }
 
 /** A unit boundary feature must carry a 9-digit code and a name. */
-function unitOf(f: ArealFeature): { code: string; name: string } {
+function unitOf(f: UnitCandidate): { code: string; name: string } {
   const code = pick(f.attributes, UNIT_CODE_FIELDS);
   const name = pick(f.attributes, UNIT_NAME_FIELDS);
   if (!code || !/^[0-9]{9}$/.test(code) || !name)
@@ -84,21 +78,6 @@ function unitOf(f: ArealFeature): { code: string; name: string } {
     );
   return { code, name };
 }
-
-function toRow(f: ArealFeature): NewFeature {
-  return {
-    featureIndex: f.index,
-    attributesJson: attributesToJson(f.attributes),
-    geom: encodeWkb(f.geom),
-    geomRepaired: f.repaired ? encodeWkb(f.repaired) : null,
-    validityIssue: f.validityIssue,
-    areaM2: f.areaM2,
-    bbox: f.bbox,
-  };
-}
-
-/** Lets the event loop run (HTTP requests, health checks) during long CPU-bound reading. */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function importLayer(
   db: Db,
@@ -112,7 +91,19 @@ export async function importLayer(
     );
   const type = opts.type;
   const onProgress = opts.onProgress ?? noProgress;
-  const src = await openArealSource(input, opts);
+  // Reading, validation and encoding happen in layer-stream.ts (a worker thread for large
+  // deliveries); this function only writes the chunks it hands over, and decides.
+  const stream = await openLayerStream(input, {
+    encoding: opts.encoding,
+    crs: opts.crs,
+    swapXY: opts.swapXY,
+    layer: opts.layer,
+    maxUnzippedBytes: opts.maxUnzippedBytes,
+    encodeRows: opts.dryRun !== true,
+    wantUnits: type === 'unit',
+    worker: opts.readInWorker,
+  });
+  const src = stream.meta;
   const summary: LayerImportSummary = {
     type,
     typeLabel: LAYER_TYPE_LABELS[type],
@@ -123,47 +114,35 @@ export async function importLayer(
     refused: [],
     units: [],
   };
-  // Features stream into a staging layer in short transactions (the server keeps answering);
-  // publication is one short transaction. Any failure discards the staging layer.
-  const staging = opts.dryRun
-    ? null
-    : await insertStagingLayer(db, {
-        type,
-        name: opts.name ?? `${LAYER_TYPE_LABELS[type]}（${src.sourceFile}）`,
-        sourceFile: src.sourceFile,
-        sourceSha256: src.sourceSha256,
-        srcCrs: src.crs.code,
-        encoding: src.encoding,
-        fields: src.fields,
-        importedBy: opts.actor,
-        owner: stagingOwner(),
-      });
+  // Features stream into a staging layer by COPY, one chunk per statement (the server keeps
+  // answering between them); publication is one short transaction. Any failure discards the
+  // staging layer.
+  let staging: { id: number } | null = null;
   try {
+    staging = opts.dryRun
+      ? null
+      : await insertStagingLayer(db, {
+          type,
+          name: opts.name ?? `${LAYER_TYPE_LABELS[type]}（${src.sourceFile}）`,
+          sourceFile: src.sourceFile,
+          sourceSha256: src.sourceSha256,
+          srcCrs: src.crs.code,
+          encoding: src.encoding,
+          fields: src.fields,
+          importedBy: opts.actor,
+          owner: stagingOwner(),
+        });
     const units: (UnitUpsert & { index: number })[] = [];
     const codes = new Set<string>();
-    let chunk: NewFeature[] = [];
-    const flush = async () => {
-      if (staging && chunk.length > 0) {
-        const rows = chunk;
-        await db.transaction(async (tx) => {
-          await insertFeatures(tx, staging.id, rows);
-          await touchStagingLayer(tx, staging.id);
-        });
-      }
-      chunk = [];
-    };
-    for await (const f of src.features()) {
-      summary.read++;
+    let beat = Date.now();
+    for await (const chunk of stream.chunks(staging?.id ?? 0)) {
+      summary.read = chunk.read;
+      summary.imported = chunk.imported;
+      summary.totalAreaM2 = chunk.totalAreaM2;
+      for (const r of chunk.refused) summary.refused.push(r);
+      for (const r of chunk.repaired) summary.repaired.push(r);
       onProgress(summary.read, src.featureCount);
-      if (summary.read % YIELD_EVERY === 0) await yieldToEventLoop();
-      if (isRefused(f)) {
-        summary.refused.push({ index: f.index, reason: f.reason });
-        continue;
-      }
-      if (f.repaired) summary.repaired.push({ index: f.index, issue: f.validityIssue ?? '' });
-      summary.totalAreaM2 += f.areaM2;
-      summary.imported++;
-      if (type === 'unit') {
+      for (const f of chunk.units) {
         const u = unitOf(f);
         if (codes.has(u.code))
           throw new WeipianError('unit_duplicate', `界线图层中单位代码重复：${u.code}`, { code: u.code });
@@ -174,14 +153,20 @@ export async function importLayer(
           code: u.code,
           name: u.name,
           kind: unitKindFromName(u.name),
-          boundary: encodeWkb(f.repaired ?? f.geom),
+          boundary: f.boundary,
           areaM2: f.areaM2,
           bbox: f.bbox,
           layerId: null,
         });
       }
-      chunk.push(toRow(f));
-      if (chunk.length >= CHUNK) await flush();
+      // Once a feature is refused (and refusals are not skipped) the layer will not be
+      // published: read on to report every refusal, but write nothing more.
+      const doomed = summary.refused.length > 0 && !opts.skipRefused;
+      if (staging && chunk.copy && !doomed) await copyFeatures(db, chunk.copy);
+      if (staging && Date.now() - beat >= HEARTBEAT_MS) {
+        await touchStagingLayer(db, staging.id);
+        beat = Date.now();
+      }
     }
     if (summary.refused.length > 0 && !opts.skipRefused) {
       const first = summary.refused[0]!;
@@ -193,9 +178,9 @@ export async function importLayer(
     }
     if (summary.imported === 0) throw new WeipianError('no_features', '文件中没有可导入的要素');
     if (!staging) return summary;
-    await flush();
+    const stagingId = staging.id;
     await db.transaction(async (tx) => {
-      const layer = await publishLayer(tx, staging.id, {
+      const layer = await publishLayer(tx, stagingId, {
         featureCount: summary.imported,
         repairedCount: summary.repaired.length,
         totalAreaM2: summary.totalAreaM2,
@@ -238,9 +223,10 @@ export async function importLayer(
     });
     return summary;
   } catch (e) {
-    if (staging) await db.transaction((tx) => discardStagingLayer(tx, staging.id));
+    const id = staging?.id;
+    if (id !== undefined) await db.transaction((tx) => discardStagingLayer(tx, id));
     throw e;
   } finally {
-    await src.close();
+    await stream.close();
   }
 }

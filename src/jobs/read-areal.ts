@@ -28,7 +28,9 @@ import {
   type BBox,
   type PatchGeometry,
   type Point,
+  type PolygonCoords,
   type Position,
+  type Ring,
 } from '../geo/geometry.ts';
 
 export interface ReadOptions {
@@ -141,17 +143,53 @@ function refuseLocation(source: PatchGeometry, crs: CrsDef, index: number, lon: 
   );
 }
 
-/** The geometry in EPSG:4490; coordinates that cannot even be transformed are refused like those outside China. */
+/**
+ * Transforms a ring; its closing vertex repeats the first, so it reuses that transform (the same
+ * input gives the same output) instead of computing it again.
+ */
+function mapRing(ring: Ring, f: (p: Position) => Position): Ring {
+  const n = ring.length;
+  const out: Ring = new Array<Position>(n);
+  for (let i = 0; i < n; i++) out[i] = f(ring[i]!);
+  return out;
+}
+
+function mapClosedRing(ring: Ring, f: (p: Position) => Position): Ring {
+  const n = ring.length;
+  if (n < 2) return mapRing(ring, f);
+  const first = ring[0]!;
+  const last = ring[n - 1]!;
+  if (first[0] !== last[0] || first[1] !== last[1]) return mapRing(ring, f);
+  const out: Ring = new Array<Position>(n);
+  for (let i = 0; i < n - 1; i++) out[i] = f(ring[i]!);
+  const q = out[0]!;
+  out[n - 1] = [q[0], q[1]];
+  return out;
+}
+
+/** mapGeometry (geometry.ts) with the closing vertex of each ring transformed once. */
+function transformGeometry(g: PatchGeometry, f: (p: Position) => Position): PatchGeometry {
+  if (g.type === 'Point') return { type: 'Point', coordinates: f(g.coordinates) };
+  const poly = (rings: PolygonCoords): PolygonCoords => rings.map((r) => mapClosedRing(r, f));
+  return g.type === 'Polygon'
+    ? { type: 'Polygon', coordinates: poly(g.coordinates) }
+    : { type: 'MultiPolygon', coordinates: g.coordinates.map(poly) };
+}
+
+/**
+ * The geometry in EPSG:4490 and its bounding box; coordinates that cannot even be transformed are
+ * refused like those outside China.
+ */
 function toGeographic(
   delivered: PatchGeometry,
   crs: CrsDef,
   toGeo: (p: Position) => Position,
   identity: boolean,
   index: number,
-): PatchGeometry {
+): { g: PatchGeometry; bbox: BBox } {
   let g: PatchGeometry;
   try {
-    g = identity ? delivered : mapGeometry(delivered, toGeo);
+    g = identity ? delivered : transformGeometry(delivered, toGeo);
   } catch (e) {
     if (isWeipianError(e) && e.code === 'crs_transform_failed')
       refuseLocation(delivered, crs, index, NaN, NaN);
@@ -162,7 +200,7 @@ function toGeographic(
   const lat = (b.miny + b.maxy) / 2;
   if (!(Number.isFinite(lon) && Number.isFinite(lat) && inChina(lon, lat)))
     refuseLocation(delivered, crs, index, lon, lat);
-  return g;
+  return { g, bbox: b };
 }
 
 /** Opens a delivery whose features must all be polygons (reference layers). */
@@ -207,7 +245,7 @@ export async function openArealSource(
           continue;
         }
         const delivered: PatchGeometry = swap ? mapGeometry(f.geometry, swapXY) : f.geometry;
-        const inGeo = toGeographic(delivered, crs, toGeo, identity, f.index);
+        const { g: inGeo, bbox } = toGeographic(delivered, crs, toGeo, identity, f.index);
         if (inGeo.type === 'Point') {
           if (!accept.points)
             throw notPolygon(basename(src.path), `第 ${f.index + 1} 个要素`, 'Point', { index: f.index });
@@ -216,7 +254,7 @@ export async function openArealSource(
             attributes: f.attributes,
             geomSource: delivered as Point,
             geom: inGeo,
-            bbox: bboxOfGeometry(inGeo),
+            bbox,
           };
           continue;
         }
@@ -243,7 +281,7 @@ export async function openArealSource(
           repaired,
           validityIssue: validity.valid ? null : (validity.reason ?? 'invalid'),
           areaM2: ellipsoidalArea(repaired ?? geom),
-          bbox: bboxOfGeometry(geom),
+          bbox,
         };
       }
     }

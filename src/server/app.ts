@@ -15,6 +15,10 @@ import { authRoutes } from './routes/auth.ts';
 import { userRoutes } from './routes/users.ts';
 import { operatorRoutes, type OperatorRouteOptions } from './routes/operator.ts';
 import { importRoutes } from './routes/imports.ts';
+import { evidenceRoutes, type EvidenceRouteOptions } from './routes/evidence.ts';
+import { workflowRoutes } from './routes/workflow.ts';
+import { webRoutes } from './routes/web.ts';
+import { tileRoutes } from './routes/tiles.ts';
 import { loadConfig } from '../config.ts';
 import { registerAccessControl } from './access.ts';
 import { registerOpenApi, openApiRoute } from './openapi.ts';
@@ -28,6 +32,8 @@ export interface AppOptions {
   operator?: Omit<OperatorRouteOptions, 'db'>;
   /** Upload limit for imports through the API (default WEIPIAN_MAX_UPLOAD_BYTES or 1 GiB). */
   maxUploadBytes?: number;
+  /** Evidence store, size limit, signal thresholds, clock (default: data folder, environment). */
+  evidence?: Omit<EvidenceRouteOptions, 'db'>;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -78,5 +84,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     maxUploadBytes: opts.maxUploadBytes ?? config.maxUploadBytes,
     maxUnzippedBytes: config.maxUnzippedBytes,
   });
+  await app.register(evidenceRoutes, { db: opts.db, ...opts.evidence });
+  await app.register(workflowRoutes, { db: opts.db });
+  await app.register(webRoutes, { db: opts.db });
+  await app.register(tileRoutes, { db: opts.db });
   return app;
 }

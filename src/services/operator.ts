@@ -14,6 +14,7 @@ import { verifyChain } from '../store/queries/events.ts';
 import { loadDemo } from '../demo/load.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import { userOperatorCommands } from '../auth/commands.ts';
+import { workflowOperatorCommands } from './workflow.ts';
 
 export interface OperatorContext {
   actor: string;
@@ -51,6 +52,7 @@ export const operatorCommands = {
     loadDemo(db, { scale: a.scale, actor: c.actor, onProgress: c.onProgress }),
   'audit.verify': (db: Db, _a: Record<string, never>, c: OperatorContext) => verifyChain(db, c.onProgress),
   ...userOperatorCommands,
+  ...workflowOperatorCommands,
 } as const;
 
 export type OperatorCommand = keyof typeof operatorCommands;

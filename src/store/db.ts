@@ -4,6 +4,8 @@
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import pg from 'pg';
 import { runMigrations } from './migrate.ts';
+import { copyStatement } from './bulk.ts';
+import { pgCopyIn } from './pg-copy.ts';
 
 export type Engine = 'pglite' | 'postgres';
 
@@ -11,6 +13,11 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Bulk load of binary COPY data (store/bulk.ts CopyWriter) into table (columns). Optional, so
+   * that wrappers may leave it out: store/bulk.ts copyRows falls back to INSERT.
+   */
+  copyBinary?(table: string, columns: readonly string[], data: Uint8Array): Promise<void>;
 }
 
 export interface Db extends Queryable {
@@ -42,12 +49,22 @@ class PgliteDb implements Db {
   async exec(sql: string): Promise<void> {
     await this.pgl.exec(sql);
   }
+  async copyBinary(table: string, columns: readonly string[], data: Uint8Array): Promise<void> {
+    await this.pgl.query(copyStatement(table, columns, "'/dev/blob'"), [], {
+      blob: new Blob([data as BlobPart]),
+    });
+  }
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.pgl.transaction(async (tx) =>
       fn({
         query: async <R>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows,
         exec: async (sql: string) => {
           await tx.exec(sql);
+        },
+        copyBinary: async (table, columns, data) => {
+          await tx.query(copyStatement(table, columns, "'/dev/blob'"), [], {
+            blob: new Blob([data as BlobPart]),
+          });
         },
       }),
     );
@@ -69,6 +86,14 @@ class PostgresDb implements Db {
   async exec(sql: string): Promise<void> {
     await this.pool.query(sql);
   }
+  async copyBinary(table: string, columns: readonly string[], data: Uint8Array): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await pgCopyIn(client, copyStatement(table, columns, 'STDIN'), data);
+    } finally {
+      client.release();
+    }
+  }
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
@@ -79,6 +104,7 @@ class PostgresDb implements Db {
         exec: async (sql: string) => {
           await client.query(sql);
         },
+        copyBinary: (table, columns, data) => pgCopyIn(client, copyStatement(table, columns, 'STDIN'), data),
       });
       await client.query('COMMIT');
       return result;

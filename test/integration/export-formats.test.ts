@@ -21,7 +21,10 @@ import { exportPatches, type ExportOptions } from '../../src/jobs/export-patches
 import { listPatches, insertPatches, type NewPatch, type PatchRow } from '../../src/store/queries/patches.ts';
 import { insertImport } from '../../src/store/queries/imports.ts';
 import { findBatchBySlug } from '../../src/store/queries/batches.ts';
-import { decodeWkb, encodeWkb } from '../../src/geo/wkb.ts';
+import { decodeGeometry, decodeWkb, encodeWkb } from '../../src/geo/wkb.ts';
+import { ellipsoidalArea } from '../../src/geo/area.ts';
+import type { Areal } from '../../src/geo/geometry.ts';
+import { GEOMETRY_HEADER } from '../../src/formats/xlsx.ts';
 import { getCrs, transformAreal, fromCgcs2000, CGCS2000 } from '../../src/geo/crs.ts';
 import { FIELDS } from '../../src/domain/fields.ts';
 import { isWeipianError } from '../../src/domain/errors.ts';
@@ -148,6 +151,9 @@ function assertSameGeometry(
     });
   });
 }
+
+/** patches.geometry_kind, which PatchRow does not declare. */
+const geometryKind = (p: PatchRow) => (p as PatchRow & { geometry_kind?: string }).geometry_kind;
 
 /** The geometry an export writes for a stored patch: the repaired one when the delivered was invalid. */
 const exportedGeometry = (p: PatchRow) => decodeWkb(p.geom_repaired ?? p.geom);
@@ -539,7 +545,9 @@ for (const engine of engines()) {
       ]);
       const col = (h: string) => headers.indexOf(h) + 1;
       assert.equal(headers[col('图斑面积（平方米）')], '图斑面积（亩）', '亩 right after the m² area');
-      assert.equal(headers.length, FIELDS.length + 1);
+      // The dictionary's columns with the 亩 column, then the geometry as a coordinate string.
+      assert.equal(headers.length, FIELDS.length + 2);
+      assert.equal(headers.at(-1), '坐标串（EPSG:4490 经纬度）');
       const row = ws.getRow(2);
       assert.equal(row.getCell(col('监测编号')).value, '370306201700001', 'ids stay text');
       assert.equal(row.getCell(col('监测面积（平方米）')).value, 10000);
@@ -612,6 +620,163 @@ for (const engine of engines()) {
         rows.map((r) => r.qsx),
         ['2017-03-15', '2017-04'],
       );
+    });
+
+    it('Excel round trip: import → export xlsx → import keeps every vertex bit for bit, the area and every Chinese attribute', async () => {
+      const out = path.join(dir, 'rt.xlsx');
+      const s = await exportTo(out, { format: 'xlsx', withDelivered: true });
+      // The delivered 备注 clashes with the dictionary's 备注 and is written as 备注_1.
+      assert.deepEqual(s.renamedColumns, [{ from: '备注', to: '备注_1', reason: 'clash' }]);
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.readFile(out);
+      const ws = wb.getWorksheet('图斑')!;
+      const headers = (ws.getRow(1).values as unknown[]).slice(1) as string[];
+      // Added last: every earlier column keeps its name and place.
+      assert.equal(headers.at(-1), GEOMETRY_HEADER);
+      assert.deepEqual(headers.slice(FIELDS.length + 1), [
+        ...['JCBH', 'XZQDM', 'TBLX', 'JCMJ', 'GDMJ', 'QSX', 'HSX', 'ZXDX', 'ZXDY', '备注_1'],
+        GEOMETRY_HEADER,
+      ]);
+      // Hand-checked cells: the 100 m square is one closed ring of 5 vertices written in full
+      // (the stored doubles' shortest round-trip form); the square with a hole is two rings; the
+      // two-part patch two rings; the repaired bowtie two triangles.
+      const cells = original.map((_, i) => String(ws.getRow(i + 2).getCell(headers.length).value));
+      const first = (decodeWkb(original[0]!.geom).coordinates as Pos[][])[0]!;
+      assert.equal(cells[0], first.map((p) => `${p[0]},${p[1]}`).join(';'));
+      assert.equal(first.length, 5);
+      assert.deepEqual(
+        cells.map((c) => [c.split('|').length, c.split(';').length]),
+        [
+          [1, 5],
+          [2, 9],
+          [2, 9],
+          [2, 7],
+        ],
+      );
+      const notes: string[] = [];
+      wb.getWorksheet('说明')!.eachRow((r) => notes.push((r.values as unknown[]).slice(1).join('|')));
+      assert.ok(
+        notes.some((l) => l.startsWith('图形|最后一列“坐标串（EPSG:4490 经纬度）”为图斑图形：CGCS2000')),
+      );
+      assert.ok(notes.some((l) => l.startsWith(`${GEOMETRY_HEADER}|geometry||文本|度|`)));
+
+      const { summary, rows } = await reimport('rt-xlsx', out);
+      assert.equal(summary.crs, 'EPSG:4490');
+      assert.deepEqual(summary.repaired, [], 'the repaired bowtie comes back valid');
+      assertSameCore(rows, original);
+      rows.forEach((r, i) => {
+        const o = original[i]!;
+        // Tolerance 0: the very same doubles; hence the very same official area.
+        assertSameGeometry(decodeWkb(r.geom), exportedGeometry(o), 0, r.jcbh);
+        assert.ok(Math.abs(r.area_m2 - o.area_m2) <= 1e-12 * o.area_m2, `${r.jcbh} area`);
+        assert.equal(geometryKind(r), 'polygon');
+        // Every delivered attribute, Chinese text included, under its exported column name.
+        for (const [k, v] of Object.entries(o.attributes))
+          assert.deepEqual(r.attributes[k === '备注' ? '备注_1' : k], v, `${r.jcbh} ${k}`);
+        assert.equal(r.attributes['备注'], o.bz);
+        assert.equal(r.attributes['行政区代码'], o.xzqdm);
+      });
+      assert.equal(rows[1]!.attributes['备注_1'], '南郊镇（丝绸路街道交界）“设施农用地”');
+    });
+
+    it('Excel round trip of a point patch and of 1 m² patch exact to the last digit; too many vertices refused', async () => {
+      const b = await createBatch(t.db, { slug: 'xl', kind: 'land', year: 2017, actor: 'tester' });
+      const imp = await handImport(t.db, b.id);
+      // A 1 m × 1 m patch at coordinates that need 16 and 17 significant digits.
+      const [x0, y0] = [117.80000000000001, 36.70000000000001];
+      const [dx, dy] = [1 / 89_400, 1 / 110_950]; // ≈ 1 m east and north at 36.7°N
+      const metre: Areal = {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [x0, y0],
+            [x0 + dx, y0],
+            [x0 + dx, y0 + dy],
+            [x0, y0 + dy],
+            [x0, y0],
+          ],
+        ],
+      };
+      const area = ellipsoidalArea(metre);
+      assert.ok(area > 0.95 && area < 1.05, `about 1 m² (${area})`);
+      // Why every digit: rounding the vertices to 10 decimals (±0.006 mm) already moves the area
+      // of such a patch by far more than 1e-9 of itself.
+      const rounded = ellipsoidalArea({
+        type: 'Polygon',
+        coordinates: [metre.coordinates[0]!.map(([x, y]) => [Number(x.toFixed(10)), Number(y.toFixed(10))])],
+      });
+      assert.ok(Math.abs(rounded - area) > 1e-9 * area, `10 decimals: ${rounded} vs ${area}`);
+      const point = { type: 'Point' as const, coordinates: [117.8051234567891, 36.70598765432109] as Pos };
+      await insertPatches(t.db, [
+        handPatch(b.id, imp, 'X1', encodeWkb(metre), {
+          bz: '一平方米的图斑',
+          areaM2: area,
+          attributesJson: JSON.stringify({ 坐标串: 'J1,1,2', 地块名称: '南郊镇 一号地块' }),
+        }),
+        handPatch(b.id, imp, 'X2', encodeWkb(point), {
+          bz: '只有中心点的举报图斑',
+          // A point patch carries its delivered area (监测面积), as the importer requires.
+          jcmjM2: 1200,
+          areaM2: 1200,
+          attributesJson: JSON.stringify({ 坐标串: null, 地块名称: '丝绸路街道 二号' }),
+        }),
+      ]);
+      await t.db.query("UPDATE patches SET geometry_kind = 'point' WHERE batch_id = $1 AND jcbh = 'X2'", [
+        b.id,
+      ]);
+
+      const out = path.join(dir, 'xl.xlsx');
+      const s = await exportPatches(t.db, { batch: 'xl', format: 'xlsx', out, withDelivered: true });
+      // A delivered column the reader would take for the geometry is renamed, and says so.
+      assert.deepEqual(s.renamedColumns, [{ from: '坐标串', to: '坐标串_1', reason: 'clash' }]);
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.readFile(out);
+      const ws = wb.getWorksheet('图斑')!;
+      const width = (ws.getRow(1).values as unknown[]).length - 1;
+      assert.equal(ws.getRow(3).getCell(width).value, '117.8051234567891,36.70598765432109');
+
+      const { summary, rows } = await reimport('xl-rt', out);
+      assert.equal(summary.crs, 'EPSG:4490');
+      assert.deepEqual(
+        rows.map((r) => [r.jcbh, geometryKind(r), r.bz, r.attributes['地块名称'], r.attributes['坐标串_1']]),
+        [
+          ['X1', 'polygon', '一平方米的图斑', '南郊镇 一号地块', 'J1,1,2'],
+          ['X2', 'point', '只有中心点的举报图斑', '丝绸路街道 二号', null],
+        ],
+      );
+      assert.deepEqual(decodeWkb(rows[0]!.geom), metre, 'every vertex bit for bit');
+      assert.equal(rows[0]!.area_m2, area, 'the same official area, not merely within 1e-9');
+      assert.deepEqual(decodeGeometry(rows[1]!.geom), point);
+      assert.deepEqual([rows[1]!.jcmj_m2, rows[1]!.area_m2], [1200, 1200]);
+
+      // Over 32,767 characters do not fit an Excel cell: refused, no file, nothing changed.
+      const many: Pos[] = Array.from({ length: 1000 }, (_, i) => {
+        const a = (2 * Math.PI * i) / 1000;
+        return [117.81 + 0.001 * Math.cos(a), 36.71 + 0.001 * Math.sin(a)];
+      });
+      many.push(many[0]!);
+      const big = await createBatch(t.db, { slug: 'xl-big', kind: 'land', year: 2017, actor: 'tester' });
+      await insertPatches(t.db, [
+        handPatch(
+          big.id,
+          await handImport(t.db, big.id),
+          'BIG',
+          encodeWkb({ type: 'Polygon', coordinates: [many] }),
+        ),
+      ]);
+      const before = await counts(t.db);
+      const tooLong = path.join(dir, 'xl-big.xlsx');
+      await assert.rejects(
+        exportPatches(t.db, { batch: 'xl-big', format: 'xlsx', out: tooLong }),
+        (e: unknown) => {
+          assert.ok(isWeipianError(e), String(e));
+          assert.equal(e.code, 'export_value_too_long');
+          assert.match(e.message, /^图斑 BIG 的坐标串有 \d+ 个字符，超过 Excel 单元格上限 32767 个字符/);
+          return true;
+        },
+      );
+      await assert.rejects(readFile(tooLong), { code: 'ENOENT' });
+      assert.deepEqual(await counts(t.db), before);
     });
 
     it('point patches go to a separate _point file set or layer', async () => {

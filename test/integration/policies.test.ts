@@ -84,7 +84,10 @@ for (const engine of engines()) {
       const filled = url
         .replace(':slug', '2017-land')
         .replace(':id', url.startsWith('/api/users/') ? '999999' : String(ownPatch))
-        .replace(':command', 'batch.list');
+        .replace(':command', 'batch.list')
+        // Workflow routes: a part number and a round that need not exist (the guard runs first).
+        .replace(':partId', '999999')
+        .replace(':seq', '1');
       return { method: method as 'GET', url: filled, payload: method === 'GET' ? undefined : {} };
     }
 
@@ -153,6 +156,33 @@ for (const engine of engines()) {
       assert.equal(tl.statusCode, 403);
       const wide = await app.inject(as(sessions.unit_officer, { url: '/api/events' }));
       assert.equal(wide.statusCode, 403);
+    });
+
+    it('keeps a unit officer to their own unit’s evidence (list, checklist, upload)', async () => {
+      const own = await app.inject(as(sessions.unit_officer, { url: `/api/patches/${ownPatch}/evidence` }));
+      assert.equal(own.statusCode, 200, own.body);
+      for (const url of [
+        `/api/patches/${otherPatch}/evidence`,
+        `/api/patches/${otherPatch}/evidence/checklist`,
+      ]) {
+        const r = await app.inject(as(sessions.unit_officer, { url }));
+        assert.equal(r.statusCode, 403, url);
+        assert.equal(r.json().error.code, 'other_unit');
+      }
+      const up = await app.inject(
+        as(sessions.unit_officer, {
+          method: 'POST',
+          url: `/api/patches/${otherPatch}/evidence?filename=a.jpg&kind=photo`,
+          headers: { 'content-type': 'application/octet-stream' },
+          payload: Buffer.from([0xff, 0xd8, 0xff]),
+        }),
+      );
+      assert.equal(up.statusCode, 403);
+      assert.equal(up.json().error.code, 'other_unit');
+      const [{ n }] = (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence_items')) as [
+        { n: number },
+      ];
+      assert.equal(n, 0);
     });
 
     it('tells the UI what each role may do, with reasons', async () => {

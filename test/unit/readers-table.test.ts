@@ -11,7 +11,9 @@ import iconv from 'iconv-lite';
 import {
   decideAxes,
   findCoordinateColumns,
+  formatCoordinateString,
   openTable,
+  parseCoordinateCell,
   parseCoordinateString,
   parseCoordinateValue,
 } from '../../src/formats/table.ts';
@@ -85,6 +87,58 @@ test('coordinate strings: unpaired numbers, too few vertices and words are refus
   assert.throws(() => parseCoordinateString('1,2,3,4,5,6,7'), /不成对/);
   assert.throws(() => parseCoordinateString('1,2;3,4;1,2'), /少于 3 个/);
   assert.throws(() => parseCoordinateString('1,2;三,4;5,6'), /应为两个数/);
+});
+
+test('a coordinate cell of one position is a point; anything longer stays rings', () => {
+  assert.deepEqual(parseCoordinateCell('117.8051234567891,36.70598765432109'), {
+    point: [117.8051234567891, 36.70598765432109],
+  });
+  assert.deepEqual(parseCoordinateCell(' 117.8 36.7 '), { point: [117.8, 36.7] });
+  assert.deepEqual(parseCoordinateCell('１１７.８，３６.７'), { point: [117.8, 36.7] });
+  assert.deepEqual(parseCoordinateCell('0,0;1,0;1,1'), {
+    rings: [
+      [
+        [0, 0],
+        [1, 0],
+        [1, 1],
+      ],
+    ],
+  });
+  // A labelled point (J1,x,y) or one point followed by a separator is no point, and no ring.
+  assert.throws(() => parseCoordinateCell('J1,1,2'), /不成对/);
+  assert.throws(() => parseCoordinateCell('1,2;'), /少于 3 个/);
+});
+
+test('coordinate strings as the Excel export writes them: every double exactly, rings by |, points as x,y', () => {
+  // Hand-written expectations: closed rings, outer then holes then the next part.
+  const outer = [
+    [0.1, 0.2],
+    [3.0000000000000004, 0.2],
+    [3.0000000000000004, 2],
+    [0.1, 0.2],
+  ] as [number, number][];
+  const hole = [
+    [1, 0.5],
+    [1.5, 1],
+    [2, 0.5],
+  ] as [number, number][];
+  const island = [
+    [117.80000000000001, -36.70000000000001],
+    [117.9, -36.70000000000001],
+    [117.9, -36.6],
+  ] as [number, number][];
+  const multi = { type: 'MultiPolygon' as const, coordinates: [[outer, hole], [island]] };
+  const text = formatCoordinateString(multi);
+  assert.equal(
+    text,
+    '0.1,0.2;3.0000000000000004,0.2;3.0000000000000004,2;0.1,0.2|1,0.5;1.5,1;2,0.5;1,0.5|' +
+      '117.80000000000001,-36.70000000000001;117.9,-36.70000000000001;117.9,-36.6;117.80000000000001,-36.70000000000001',
+  );
+  const back = parseCoordinateCell(text);
+  assert.ok('rings' in back);
+  assert.deepEqual(back.rings, [outer, [...hole, hole[0]!], [...island, island[0]!]]);
+  assert.equal(formatCoordinateString({ type: 'Point', coordinates: [117.8, 1e-7] }), '117.8,1e-7');
+  assert.deepEqual(parseCoordinateCell('117.8,1e-7'), { point: [117.8, 1e-7] });
 });
 
 test('coordinate values: thousands separators, full-width digits, 度分秒 and hemispheres', () => {

@@ -7,6 +7,8 @@ import { m004PointPatches } from './004_point_patches.ts';
 import { m005LayerStaging } from './005_layer_staging.ts';
 import { m006PatchUnit } from './006_patch_unit.ts';
 import { m007Analysis } from './007_analysis.ts';
+import { m008Evidence } from './008_evidence.ts';
+import { m009Workflow } from './009_workflow.ts';
 import { m010AnalysisJobs } from './010_analysis_jobs.ts';
 
 export interface Migration {
@@ -23,5 +25,7 @@ export const migrations: Migration[] = [
   m005LayerStaging,
   m006PatchUnit,
   m007Analysis,
+  m008Evidence,
+  m009Workflow,
   m010AnalysisJobs,
 ];

@@ -1,7 +1,7 @@
 // Query module for reference layers (参考图层) and their features. Each import of a type makes a new
 // version; the highest version of a type is the one in force.
 import type { Queryable } from '../db.ts';
-import { insertRows } from '../bulk.ts';
+import { CopyWriter, copyRows, type CopyColumn } from '../bulk.ts';
 import { markStaleForLayer } from './analysis.ts';
 
 export const LAYER_TYPES = [
@@ -152,37 +152,43 @@ export interface NewFeature {
   bbox: { minx: number; miny: number; maxx: number; maxy: number };
 }
 
+/** reference_features as loaded by COPY (store/bulk.ts): the import writes rows in this order. */
+export const FEATURE_COPY_COLUMNS: readonly CopyColumn[] = [
+  { name: 'layer_id', type: 'int4' },
+  { name: 'feature_index', type: 'int4' },
+  { name: 'attributes', type: 'json' },
+  { name: 'geom', type: 'bytea' },
+  { name: 'geom_repaired', type: 'bytea' },
+  { name: 'validity_issue', type: 'text' },
+  { name: 'area_m2', type: 'float8' },
+  { name: 'minx', type: 'float8' },
+  { name: 'miny', type: 'float8' },
+  { name: 'maxx', type: 'float8' },
+  { name: 'maxy', type: 'float8' },
+];
+
+/** Loads binary COPY rows written in FEATURE_COPY_COLUMNS order (jobs/layer-stream.ts). */
+export async function copyFeatures(q: Queryable, data: Uint8Array): Promise<void> {
+  await copyRows(q, 'reference_features', FEATURE_COPY_COLUMNS, data);
+}
+
 export async function insertFeatures(q: Queryable, layerId: number, features: NewFeature[]): Promise<void> {
-  await insertRows(
-    q,
-    'reference_features',
-    [
-      'layer_id',
-      'feature_index',
-      'attributes',
-      'geom',
-      'geom_repaired',
-      'validity_issue',
-      'area_m2',
-      'minx',
-      'miny',
-      'maxx',
-      'maxy',
-    ],
-    features.map((f) => [
-      layerId,
-      f.featureIndex,
-      f.attributesJson,
-      f.geom,
-      f.geomRepaired,
-      f.validityIssue,
-      f.areaM2,
-      f.bbox.minx,
-      f.bbox.miny,
-      f.bbox.maxx,
-      f.bbox.maxy,
-    ]),
-  );
+  if (features.length === 0) return;
+  const w = new CopyWriter();
+  for (const f of features)
+    w.row(FEATURE_COPY_COLUMNS.length)
+      .int4(layerId)
+      .int4(f.featureIndex)
+      .text(f.attributesJson)
+      .bytea(f.geom)
+      .bytea(f.geomRepaired)
+      .text(f.validityIssue)
+      .float8(f.areaM2)
+      .float8(f.bbox.minx)
+      .float8(f.bbox.miny)
+      .float8(f.bbox.maxx)
+      .float8(f.bbox.maxy);
+  await copyFeatures(q, w.finish());
 }
 
 /** The layers in force: the latest version of each type. */
