@@ -50,6 +50,9 @@ export function patchProperties(row: PatchRow, batchSlug: string): Record<string
     src_crs: row.src_crs,
     repaired: row.geom_repaired !== null,
     validity_issue: row.validity_issue,
+    verdict: row.verdict,
+    verdict_subtype: row.verdict_subtype,
+    workflow_state: row.workflow_state,
   };
   // Every contract field is present, null until the step that computes it has run. The patch's
   // own columns win over the analysis copy (unit_code may since have been reassigned).

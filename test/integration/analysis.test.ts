@@ -280,6 +280,10 @@ for (const engine of engines()) {
       const p1 = fcOut.features.find((f) => f.properties.jcbh === 'P1')!;
       near(p1.properties.farmland_m2, geoArea(rect(800, 400, 1100, 500)), 'GeoJSON farmland_m2');
       assert.equal(typeof p1.properties.prejudgement_reason, 'string');
+      // The judgement columns come from the workflow: nothing judged yet.
+      assert.equal(p1.properties.workflow_state, 'issued');
+      assert.equal(p1.properties.verdict, 'undetermined');
+      assert.equal(p1.properties.verdict_subtype, null);
       const shp = path.join(dir, 'out.shp');
       await exportPatches(t.db, { batch: 'b1', format: 'shp', out: shp });
       const src = await openShapefile(shp);

@@ -143,12 +143,23 @@ export interface PatchRow {
   analysis: Record<string, string | number | null> | null;
   /** The analysis result is stale (a layer it used has a newer version); null when not analysed. */
   analysis_stale: boolean | null;
+  /** Workflow state (domain/workflow.ts), verdict and sub-type of the patch's most severe part. */
+  workflow_state: string | null;
+  verdict: string | null;
+  verdict_subtype: string | null;
 }
 
 // A patch with its analysis fields when it has been analysed (listPatches, findPatch).
-const SELECT_WITH_ANALYSIS = `SELECT p.*, ru.name AS unit_name, r.fields AS analysis, r.stale AS analysis_stale
+// The verdict of a split patch is its most severe part's (the largest such part's sub-type).
+const SELECT_WITH_ANALYSIS = `SELECT p.*, ru.name AS unit_name, r.fields AS analysis, r.stale AS analysis_stale,
+    w.state AS workflow_state, v.verdict, v.subtype AS verdict_subtype
   FROM patches p LEFT JOIN analysis_results r ON r.patch_id = p.id
-  LEFT JOIN responsible_units ru ON ru.code = p.unit_code`;
+  LEFT JOIN responsible_units ru ON ru.code = p.unit_code
+  LEFT JOIN patch_workflow w ON w.patch_id = p.id
+  LEFT JOIN LATERAL (
+    SELECT pp.verdict, pp.subtype FROM patch_parts pp WHERE pp.patch_id = p.id AND pp.retired_at IS NULL
+    ORDER BY CASE pp.verdict WHEN 'illegal' THEN 0 WHEN 'other' THEN 1 WHEN 'legal' THEN 2 ELSE 3 END, pp.area_m2 DESC
+    LIMIT 1) v ON true`;
 
 export async function existingJcbh(q: Queryable, batchId: number, jcbhs: string[]): Promise<string[]> {
   const rows = await q.query<{ jcbh: string }>(
