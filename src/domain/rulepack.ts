@@ -1148,7 +1148,7 @@ export function requiredObligations(
 }
 
 /** Offset (ms) of timeZone from UTC at the given instant, via Intl (no tz database of our own). */
-function zoneOffsetMs(instant: number, timeZone: string): number {
+export function zoneOffsetMs(instant: number, timeZone: string): number {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',

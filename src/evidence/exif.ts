@@ -3,6 +3,7 @@
 // upload). Both are kept side by side with their source marked; neither overwrites the other.
 import exifr from 'exifr';
 import { WeipianError } from '../domain/errors.ts';
+import { zoneOffsetMs } from '../domain/rulepack.ts';
 
 /** The EXIF facts the checks use, plus the raw tags they come from (kept in evidence_items.exif). */
 export interface ExifSummary {
@@ -123,26 +124,7 @@ function parseOffset(v: unknown): number | null {
 
 /** Offset of a time zone (e.g. Asia/Shanghai) at an instant, in minutes. */
 export function zoneOffsetMinutes(timeZone: string, at: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(at));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
-  const asUtc = Date.UTC(
-    get('year'),
-    get('month') - 1,
-    get('day'),
-    get('hour'),
-    get('minute'),
-    get('second'),
-  );
-  return Math.round((asUtc - Math.floor(at / 1000) * 1000) / 60_000);
+  return Math.round(zoneOffsetMs(at, timeZone) / 60_000);
 }
 
 function gpsInstant(date: unknown, time: unknown): number | null {
