@@ -15,7 +15,7 @@ import type { ReferenceIndex } from '../geo/reference-index.ts';
 import {
   areaNoise,
   coverOf,
-  overlapArea,
+  coverOverlapArea,
   overlayShape,
   PatchShape,
   remainderOf,
@@ -752,7 +752,9 @@ function analyseShape(
     if (!cv) return null;
     if (cv.coveredM2 <= 0 || rest.areaM2 <= 0) return 0;
     if (restIsWhole) return cv.coveredM2;
-    const m2 = overlapArea(shape.geos, cv.union(), rest.geometry);
+    // A cover of the whole patch (a zone around it) holds all of the rest.
+    if (cv.coveredM2 >= area) return rest.areaM2;
+    const m2 = coverOverlapArea(shape.geos, cv, rest.geometry);
     if (m2 === null) {
       errors.push({
         layer: 'cover',

@@ -14,6 +14,7 @@ import { bboxOf, polygonsOf } from './geometry.ts';
 import { ellipsoidalArea } from './area.ts';
 import type { GeomPtr, Geos, PreparedPtr } from './geos.ts';
 import { allFinite, type FeatureId, type ReferenceIndex } from './reference-index.ts';
+import { convexOverlay, MAX_PATCH_VERTICES, simpleRingOf, type FlatRing } from './convex-overlay.ts';
 
 /** Pieces smaller than this (m²) are slivers of the overlay, not findings. */
 export const DEFAULT_SLIVER_M2 = 0.01;
@@ -47,6 +48,7 @@ export class PatchShape {
   readonly issue: string | undefined;
   private ptr: GeomPtr | null | undefined;
   private prep: PreparedPtr | null | undefined;
+  private flat: FlatRing | null | undefined;
 
   constructor(geos: Geos, g: Areal) {
     this.geos = geos;
@@ -79,6 +81,13 @@ export class PatchShape {
   geom(): GeomPtr | null {
     if (this.ptr === undefined) this.ptr = this.geometry ? this.geos.raw.read(this.geometry) : null;
     return this.ptr;
+  }
+
+  /** The geometry as one counter-clockwise ring when it is a small polygon without holes (convex-overlay.ts). */
+  simpleRing(): FlatRing | null {
+    if (this.flat === undefined)
+      this.flat = this.geometry ? simpleRingOf(this.geometry, MAX_PATCH_VERTICES) : null;
+    return this.flat;
   }
 
   /** The prepared GEOS geometry (created on first use). */
@@ -223,7 +232,58 @@ function clip(geos: Geos, p: GeomPtr, r: GeomPtr, maxM2: number): { geometry: Ar
   }
 }
 
+/**
+ * The pair without GEOS when the feature is a small convex polygon and the configuration certain
+ * (convex-overlay.ts); undefined when GEOS must decide.
+ */
+function convexPiece(shape: PatchShape, index: ReferenceIndex, i: number): Piece | null | undefined {
+  const pr = shape.simpleRing();
+  if (!pr) return undefined;
+  const fr = index.convexRing(i);
+  if (!fr) return undefined;
+  const o = convexOverlay(pr, fr);
+  if (!o) return undefined;
+  const refM2 = index.areas[i]!;
+  const id = index.ids[i]!;
+  switch (o.kind) {
+    case 'disjoint':
+      return null;
+    case 'patch-inside':
+      return {
+        index: i,
+        id,
+        areaM2: Math.min(shape.areaM2, refM2),
+        geometry: shape.geometry!,
+        method: 'covers_patch',
+      };
+    case 'feature-inside':
+      return {
+        index: i,
+        id,
+        areaM2: Math.min(refM2, shape.areaM2),
+        geometry: index.geometry(i),
+        method: 'inside',
+      };
+    case 'clip': {
+      const geometry: Areal =
+        o.rings.length === 1
+          ? { type: 'Polygon', coordinates: [o.rings[0]!] }
+          : { type: 'MultiPolygon', coordinates: o.rings.map((r) => [r]) };
+      // Within noise of the smaller input: that input, not a hair more (as the GEOS path).
+      return {
+        index: i,
+        id,
+        areaM2: Math.min(ellipsoidalArea(geometry), shape.areaM2, refM2),
+        geometry,
+        method: 'clip',
+      };
+    }
+  }
+}
+
 function pairPiece(shape: PatchShape, index: ReferenceIndex, i: number, p: GeomPtr): Piece | null {
+  const fast = convexPiece(shape, index, i);
+  if (fast !== undefined) return fast;
   const raw = shape.geos.raw;
   const fg = index.acquire(i);
   if (!fg) throw new PairFailure('reference_unreadable', raw.lastError() ?? '参考要素几何无法读取');
@@ -348,6 +408,8 @@ export interface Cover {
    * first call when the area did not need it (pieces of a coverage, pieces far apart).
    */
   union(): Areal | null;
+  /** The pieces when they are known not to overlap each other (then areas of the cover are their sums). */
+  disjoint: readonly Piece[] | null;
   errors: PairError[];
 }
 
@@ -375,10 +437,11 @@ const fixed = (g: Areal | null) => (): Areal | null => g;
  */
 export function coverOf(shape: PatchShape, pieces: readonly Piece[], coverage = false): Cover {
   const errors: PairError[] = [];
-  if (pieces.length === 0) return { coveredM2: 0, union: fixed(null), errors };
+  if (pieces.length === 0) return { coveredM2: 0, union: fixed(null), disjoint: pieces, errors };
   const whole = pieces.find((p) => p.method === 'covers_patch');
-  if (whole) return { coveredM2: shape.areaM2, union: fixed(shape.geometry), errors };
-  if (pieces.length === 1) return { coveredM2: pieces[0]!.areaM2, union: fixed(pieces[0]!.geometry), errors };
+  if (whole) return { coveredM2: shape.areaM2, union: fixed(shape.geometry), disjoint: null, errors };
+  if (pieces.length === 1)
+    return { coveredM2: pieces[0]!.areaM2, union: fixed(pieces[0]!.geometry), disjoint: pieces, errors };
   let sum = 0;
   let largest = 0;
   for (const p of pieces) {
@@ -401,7 +464,7 @@ export function coverOf(shape: PatchShape, pieces: readonly Piece[], coverage = 
     };
   };
   if (coverage && sum <= shape.areaM2 + areaNoise(shape.areaM2))
-    return { coveredM2: Math.min(sum, shape.areaM2), union: lazyUnion(), errors };
+    return { coveredM2: Math.min(sum, shape.areaM2), union: lazyUnion(), disjoint: pieces, errors };
   // Pieces whose boxes are apart cannot overlap (or touch): their union is their sum and a valid
   // multipolygon of them, no GEOS needed.
   const boxes = pieces.map((p) => bboxOf(p.geometry));
@@ -416,6 +479,7 @@ export function coverOf(shape: PatchShape, pieces: readonly Piece[], coverage = 
     return {
       coveredM2: Math.min(sum, shape.areaM2),
       union: fixed({ type: 'MultiPolygon', coordinates: pieces.flatMap((p) => polygonsOf(p.geometry)) }),
+      disjoint: pieces,
       errors,
     };
   let union: Areal | null;
@@ -428,12 +492,12 @@ export function coverOf(shape: PatchShape, pieces: readonly Piece[], coverage = 
       code: 'intersection_failed',
       message: `合并覆盖范围失败，按各部分面积之和计：${e instanceof Error ? e.message : String(e)}`,
     });
-    return { coveredM2: Math.min(sum, shape.areaM2), union: fixed(null), errors };
+    return { coveredM2: Math.min(sum, shape.areaM2), union: fixed(null), disjoint: null, errors };
   }
   const area = union ? ellipsoidalArea(union) : 0;
   // The union lies between its largest part and the smaller of (sum of parts, patch).
   const coveredM2 = Math.min(Math.max(area, largest), sum, shape.areaM2);
-  return { coveredM2, union: fixed(union), errors };
+  return { coveredM2, union: fixed(union), disjoint: null, errors };
 }
 
 export interface CoverResult extends Cover {
@@ -498,6 +562,51 @@ export function remainder(
     const r = remainderOf(shape, cover, opts.sliverM2);
     return r.geometry ? { geometry: r.geometry, areaM2: r.areaM2 } : null;
   });
+}
+
+/**
+ * Area (m²) of a cover ∩ other (e.g. farmland within the uncovered part). When the cover's pieces do
+ * not overlap, it is the sum over pieces — each wholly inside other (its own area), apart from it,
+ * or clipped — against other prepared once, with no union of the pieces; otherwise the union ∩
+ * other. null when GEOS fails even after repairing.
+ */
+export function coverOverlapArea(geos: Geos, cover: Cover, other: Areal | null): number | null {
+  if (!other || cover.coveredM2 <= 0) return 0;
+  if (!cover.disjoint) return overlapArea(geos, cover.union(), other);
+  const raw = geos.raw;
+  const ob = bboxOf(other);
+  const og = raw.read(other);
+  if (!og) return overlapArea(geos, cover.union(), other);
+  const prep = raw.prepare(og);
+  try {
+    let sum = 0;
+    for (const p of cover.disjoint) {
+      if (!boxesOverlap(bboxOf(p.geometry), ob)) continue;
+      const pg = raw.read(p.geometry);
+      if (!pg) return overlapArea(geos, cover.union(), other);
+      try {
+        if (prep && raw.preparedContains(prep, pg) === true) {
+          sum += p.areaM2;
+          continue;
+        }
+        if (prep && raw.preparedIntersects(prep, pg) === false) continue;
+        const res = raw.intersection(og, pg);
+        if (!res) return overlapArea(geos, cover.union(), other);
+        try {
+          const g = raw.toAreal(res);
+          if (g) sum += Math.min(ellipsoidalArea(g), p.areaM2);
+        } finally {
+          raw.destroy(res);
+        }
+      } finally {
+        raw.destroy(pg);
+      }
+    }
+    return sum;
+  } finally {
+    if (prep) raw.destroyPrepared(prep);
+    raw.destroy(og);
+  }
 }
 
 /**

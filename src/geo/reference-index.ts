@@ -14,6 +14,7 @@ import { ellipsoidalArea } from './area.ts';
 import { decodeWkb, wkbSize, writeWkb } from './wkb.ts';
 import type { GeomPtr, Geos, PreparedPtr } from './geos.ts';
 import { bufferMetres } from './metric-buffer.ts';
+import { convexRingOf, type FlatRing } from './convex-overlay.ts';
 
 export type FeatureId = string | number;
 
@@ -201,6 +202,8 @@ export class ReferenceIndex {
   private readonly offsets: Float64Array;
   private readonly tree: Flatbush | null;
   private readonly cache = new Map<number, FeatureGeom | typeof UNREADABLE>();
+  /** Per feature: its ring when small and convex, null when not, undefined until asked. */
+  private readonly convex: (FlatRing | null | undefined)[] = [];
   private disposed = false;
 
   /** Opens an index over packed data (this thread's GEOS; the data may be shared with others). */
@@ -250,6 +253,20 @@ export class ReferenceIndex {
   /** Feature i's geometry (buffered when the index was built with bufferM). */
   geometry(i: number): Areal {
     return decodeWkb(this.wkbOf(i));
+  }
+
+  /** Feature i's ring when it is one small strictly convex ring (see convex-overlay.ts), else null. */
+  convexRing(i: number): FlatRing | null {
+    let r = this.convex[i];
+    if (r === undefined) {
+      try {
+        r = convexRingOf(this.geometry(i));
+      } catch {
+        r = null; // unreadable WKB: GEOS reports it
+      }
+      this.convex[i] = r;
+    }
+    return r;
   }
 
   /**

@@ -1,6 +1,6 @@
 // Analysis on every core: one worker thread per core, each with its own GEOS and its own indexes
 // over the same shared packed layers (no copy of the geometry). A job's patches are split among the
-// threads and the outcomes put back in order. With one thread the work stays in this thread.
+// threads in small slices through one queue and the outcomes put back in order. With one thread the work stays in this thread.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Geos } from '../geo/geos.ts';
@@ -81,7 +81,23 @@ class ThreadHandle {
   }
 }
 
-/** `threads` worker threads over the run's layers (shared memory). */
+/** Patches per message to a thread: small enough that no thread waits long for a slow one. */
+const SLICE = 16;
+/** Slices in flight per thread, so a thread never waits for this thread to send the next one. */
+const DEPTH = 2;
+
+interface Slice {
+  tasks: PatchTask[];
+  done: (o: PatchOutcome[]) => void;
+  fail: (e: Error) => void;
+}
+
+/**
+ * `threads` worker threads over the run's layers (shared memory). Work is cut into slices of a few
+ * patches in one queue; each thread takes the next slice when one of its own is answered, so a
+ * thread that drew slow patches does not hold the others up, and several analyse() calls may be in
+ * flight at once.
+ */
 export async function threadAnalyser(ctx: RunContext, threads: number): Promise<Analyser> {
   const handles: ThreadHandle[] = [];
   try {
@@ -92,12 +108,36 @@ export async function threadAnalyser(ctx: RunContext, threads: number): Promise<
     await Promise.all(handles.map((h) => h.close()));
     throw e;
   }
+  const queue: Slice[] = [];
+  const busy = handles.map(() => 0);
+  const pump = (): void => {
+    for (let i = 0; i < handles.length && queue.length > 0; i++)
+      while (busy[i]! < DEPTH && queue.length > 0) {
+        const s = queue.shift()!;
+        busy[i]!++;
+        handles[i]!.run(s.tasks).then(
+          (o) => {
+            busy[i]!--;
+            s.done(o);
+            pump();
+          },
+          (e: Error) => {
+            busy[i]!--;
+            s.fail(e);
+            pump();
+          },
+        );
+      }
+  };
   return {
     async analyse(tasks) {
-      // Contiguous slices, one per thread, concatenated back in order.
-      const per = Math.ceil(tasks.length / handles.length);
-      const slices = handles.map((_, i) => tasks.slice(i * per, (i + 1) * per)).filter((s) => s.length > 0);
-      return (await Promise.all(slices.map((s, i) => handles[i]!.run(s)))).flat();
+      const parts: Promise<PatchOutcome[]>[] = [];
+      for (let i = 0; i < tasks.length; i += SLICE) {
+        const slice = tasks.slice(i, i + SLICE);
+        parts.push(new Promise((done, fail) => queue.push({ tasks: slice, done, fail })));
+      }
+      pump();
+      return (await Promise.all(parts)).flat();
     },
     async close() {
       await Promise.all(handles.map((h) => h.close()));

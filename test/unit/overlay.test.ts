@@ -64,7 +64,11 @@ test('a patch across two units: one piece in each, the areas of the hand-cut hal
 });
 
 test('a unit containing the whole patch contributes the patch area itself (reference prepared)', () => {
-  const units = buildReferenceIndex(geos, [feature('A', rect(-1000, -1000, 1000, 1000))]);
+  // A concave town (a notch cut out of one corner) goes through GEOS's prepared geometry.
+  const town = poly(
+    ring([-1000, -1000], [1000, -1000], [1000, 500], [500, 500], [500, 1000], [-1000, 1000]),
+  );
+  const units = buildReferenceIndex(geos, [feature('A', town)]);
   assert.equal(units.prepareSide, 'reference');
   const patch = rect(10, 10, 60, 40);
   const r = overlayPatch(patch, units);
