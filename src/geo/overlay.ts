@@ -14,7 +14,7 @@ import { bboxOf, polygonsOf } from './geometry.ts';
 import { ellipsoidalArea } from './area.ts';
 import type { GeomPtr, Geos, PreparedPtr } from './geos.ts';
 import { allFinite, type FeatureId, type ReferenceIndex } from './reference-index.ts';
-import { convexOverlay, MAX_PATCH_VERTICES, simpleRingOf, type FlatRing } from './convex-overlay.ts';
+import { ringOverlay, MAX_PATCH_VERTICES, simpleRingOf, type FlatRing } from './ring-overlay.ts';
 
 /** Pieces smaller than this (m²) are slivers of the overlay, not findings. */
 export const DEFAULT_SLIVER_M2 = 0.01;
@@ -83,7 +83,7 @@ export class PatchShape {
     return this.ptr;
   }
 
-  /** The geometry as one counter-clockwise ring when it is a small polygon without holes (convex-overlay.ts). */
+  /** The geometry as one counter-clockwise ring when it is a small polygon without holes (ring-overlay.ts). */
   simpleRing(): FlatRing | null {
     if (this.flat === undefined)
       this.flat = this.geometry ? simpleRingOf(this.geometry, MAX_PATCH_VERTICES) : null;
@@ -233,15 +233,22 @@ function clip(geos: Geos, p: GeomPtr, r: GeomPtr, maxM2: number): { geometry: Ar
 }
 
 /**
- * The pair without GEOS when the feature is a small convex polygon and the configuration certain
- * (convex-overlay.ts); undefined when GEOS must decide.
+ * Whether pairs of simple rings are overlaid without GEOS (ring-overlay.ts); WEIPIAN_RING_OVERLAY=0
+ * turns it off, so benchmarks can show what it saves and tests can compare both paths.
  */
-function convexPiece(shape: PatchShape, index: ReferenceIndex, i: number): Piece | null | undefined {
+let ringPath = process.env.WEIPIAN_RING_OVERLAY !== '0';
+export function setRingOverlay(enabled: boolean): void {
+  ringPath = enabled;
+}
+
+/** The pair without GEOS when both are small simple rings in generic position; undefined when GEOS must decide. */
+function ringPiece(shape: PatchShape, index: ReferenceIndex, i: number): Piece | null | undefined {
+  if (!ringPath) return undefined;
   const pr = shape.simpleRing();
   if (!pr) return undefined;
-  const fr = index.convexRing(i);
+  const fr = index.simpleRing(i);
   if (!fr) return undefined;
-  const o = convexOverlay(pr, fr);
+  const o = ringOverlay(pr, fr);
   if (!o) return undefined;
   const refM2 = index.areas[i]!;
   const id = index.ids[i]!;
@@ -282,7 +289,7 @@ function convexPiece(shape: PatchShape, index: ReferenceIndex, i: number): Piece
 }
 
 function pairPiece(shape: PatchShape, index: ReferenceIndex, i: number, p: GeomPtr): Piece | null {
-  const fast = convexPiece(shape, index, i);
+  const fast = ringPiece(shape, index, i);
   if (fast !== undefined) return fast;
   const raw = shape.geos.raw;
   const fg = index.acquire(i);

@@ -14,7 +14,7 @@ import { ellipsoidalArea } from './area.ts';
 import { decodeWkb, wkbSize, writeWkb } from './wkb.ts';
 import type { GeomPtr, Geos, PreparedPtr } from './geos.ts';
 import { bufferMetres } from './metric-buffer.ts';
-import { convexRingOf, type FlatRing } from './convex-overlay.ts';
+import { featureRingOf, type FlatRing } from './ring-overlay.ts';
 
 export type FeatureId = string | number;
 
@@ -202,8 +202,8 @@ export class ReferenceIndex {
   private readonly offsets: Float64Array;
   private readonly tree: Flatbush | null;
   private readonly cache = new Map<number, FeatureGeom | typeof UNREADABLE>();
-  /** Per feature: its ring when small and convex, null when not, undefined until asked. */
-  private readonly convex: (FlatRing | null | undefined)[] = [];
+  /** Per feature: its ring for ring-overlay.ts, null when it has none, undefined until asked. */
+  private readonly rings: (FlatRing | null | undefined)[] = [];
   private disposed = false;
 
   /** Opens an index over packed data (this thread's GEOS; the data may be shared with others). */
@@ -255,16 +255,16 @@ export class ReferenceIndex {
     return decodeWkb(this.wkbOf(i));
   }
 
-  /** Feature i's ring when it is one small strictly convex ring (see convex-overlay.ts), else null. */
-  convexRing(i: number): FlatRing | null {
-    let r = this.convex[i];
+  /** Feature i as one small simple ring (see ring-overlay.ts), else null. */
+  simpleRing(i: number): FlatRing | null {
+    let r = this.rings[i];
     if (r === undefined) {
       try {
-        r = convexRingOf(this.geometry(i));
+        r = featureRingOf(this.geometry(i));
       } catch {
         r = null; // unreadable WKB: GEOS reports it
       }
-      this.convex[i] = r;
+      this.rings[i] = r;
     }
     return r;
   }

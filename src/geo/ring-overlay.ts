@@ -1,12 +1,14 @@
-// A patch against a small convex reference polygon (a field parcel, an approval rectangle) without
-// GEOS: most pairs of the analysis are such, and a GEOS intersection through WASM costs tens of
-// microseconds where this costs a few. It answers only when the answer is certain — the patch is one
-// simple ring, the feature a strictly convex ring, no vertex of either lies within NEAR_DEG of the
-// other's edges — and otherwise returns null, so the caller asks GEOS. In such generic position the
-// intersection is traced from the boundary crossings: the patch's arcs inside the feature and the
-// feature's arcs inside the patch, both walked counter-clockwise. Its vertices are the inputs' own
-// plus the crossing points, which GEOS computes to the same last bit or two; areas agree with the
-// GEOS path to ~1e-12 of the piece (test/unit/convex-overlay.test.ts).
+// A patch against a small reference polygon (a field parcel, an approval) without GEOS: most pairs
+// of the analysis are such, and a GEOS intersection through WASM costs tens of microseconds where
+// this costs a few. Both sides must be one simple ring (valid, no holes, one part: the analysis
+// repairs patches and imports repair features), and the answer is given only when it is certain —
+// no vertex of either lies within NEAR_DEG of the other's edges (generic position) — otherwise null,
+// and the caller asks GEOS. In generic position the intersection is traced from the boundary
+// crossings (as Greiner–Hormann): the patch's arcs inside the feature and the feature's arcs inside
+// the patch, both walked counter-clockwise; every loop is one piece, and pieces of two simply
+// connected polygons have no holes. The vertices are the inputs' own plus the crossing points,
+// which GEOS computes to the same last bit or two: areas agree with the GEOS path to ~1e-12 of the
+// piece (test/unit/ring-overlay.test.ts).
 
 import type { Areal, Position } from './geometry.ts';
 
@@ -14,7 +16,7 @@ import type { Areal, Position } from './geometry.ts';
 export const NEAR_DEG = 1e-9;
 /** Above these sizes the O(n·m) walk loses to GEOS's indexed overlay. */
 export const MAX_PATCH_VERTICES = 256;
-export const MAX_FEATURE_VERTICES = 32;
+export const MAX_FEATURE_VERTICES = 64;
 const MAX_CROSSINGS = 64;
 
 /**
@@ -23,7 +25,7 @@ const MAX_CROSSINGS = 64;
  */
 export type FlatRing = Float64Array;
 
-export type ConvexOverlay =
+export type RingOverlay =
   | { kind: 'disjoint' }
   /** The feature lies inside the patch. */
   | { kind: 'feature-inside' }
@@ -67,18 +69,9 @@ export function simpleRingOf(g: Areal, maxVertices: number): FlatRing | null {
   return out;
 }
 
-/** r as a FlatRing when it is strictly convex (every turn to the left), else null. */
-export function convexRingOf(g: Areal): FlatRing | null {
-  const r = simpleRingOf(g, MAX_FEATURE_VERTICES);
-  if (!r) return null;
-  const n = r.length / 2;
-  for (let i = 0; i < n; i++) {
-    const a = 2 * i;
-    const b = 2 * ((i + 1) % n);
-    const c = 2 * ((i + 2) % n);
-    if (orient(r[a]!, r[a + 1]!, r[b]!, r[b + 1]!, r[c]!, r[c + 1]!) <= 0) return null;
-  }
-  return r;
+/** A reference feature's ring for ringOverlay; null when it has holes, parts or too many vertices. */
+export function featureRingOf(g: Areal): FlatRing | null {
+  return simpleRingOf(g, MAX_FEATURE_VERTICES);
 }
 
 /** Twice the signed area of triangle abc: positive when c lies left of a→b. */
@@ -114,10 +107,10 @@ function inside(r: FlatRing, x: number, y: number): boolean {
 }
 
 /**
- * Patch p (a simple counter-clockwise ring) against convex feature c; null when the configuration
- * is not certain enough to decide without GEOS.
+ * Patch p against feature c (simple counter-clockwise rings); null when the configuration is not
+ * certain enough to decide without GEOS.
  */
-export function convexOverlay(p: FlatRing, c: FlatRing): ConvexOverlay | null {
+export function ringOverlay(p: FlatRing, c: FlatRing): RingOverlay | null {
   const n = p.length / 2;
   const m = c.length / 2;
   const crossings: Crossing[] = [];
@@ -160,7 +153,7 @@ export function convexOverlay(p: FlatRing, c: FlatRing): ConvexOverlay | null {
         u: o3 / (o3 - o4),
         x: ax + t * (bx - ax),
         y: ay + t * (by - ay),
-        // The feature's inside is left of its edges: from right (o1 < 0) to left is entering.
+        // The feature's inside is left of its (counter-clockwise) edges: right to left is entering.
         entering: o1 < 0,
       });
     }
@@ -176,11 +169,10 @@ export function convexOverlay(p: FlatRing, c: FlatRing): ConvexOverlay | null {
 /**
  * The pieces of p ∩ c from the crossings of their boundaries: from each entry, along the patch to
  * the next crossing (an exit), along the feature to the next crossing in its order (an entry), and
- * so on back to the start. Each loop is one piece, a simple polygon (the pieces of a simply
- * connected patch inside a convex feature have no holes). null when the crossings do not alternate
- * between entering and leaving, which generic position rules out.
+ * so on back to the start. Each loop is one piece, a simple polygon. null when the crossings do
+ * not alternate between entering and leaving, which valid rings in generic position rule out.
  */
-function trace(p: FlatRing, c: FlatRing, crossings: Crossing[]): ConvexOverlay | null {
+function trace(p: FlatRing, c: FlatRing, crossings: Crossing[]): RingOverlay | null {
   const n = p.length / 2;
   const m = c.length / 2;
   const count = crossings.length;
