@@ -511,6 +511,16 @@ export function validateRulePack(json: unknown, options: { source?: string } = {
   return deepFreeze(copy) as unknown as RulePack;
 }
 
+/**
+ * A pack validated elsewhere and passed on as data (e.g. to a worker thread by structured clone,
+ * which drops the digest and the freeze): restored without running the schema again (~0.7 s).
+ */
+export function adoptRulePack(data: RulePack): RulePack {
+  const copy = structuredClone(data) as unknown as RulePackData;
+  Object.defineProperty(copy, 'digest', { value: digestOf(copy), enumerable: false });
+  return deepFreeze(copy) as unknown as RulePack;
+}
+
 function deepFreeze<T>(v: T): T {
   if (v && typeof v === 'object' && !Object.isFrozen(v)) {
     Object.freeze(v);

@@ -2,7 +2,7 @@
 // a run's packed layers with this thread's GEOS, then each patch through domain/analysis.ts plus
 // the history link. Pure computation — the database is the caller's.
 import { analysePatch, type AnalysisLayers } from '../domain/analysis.ts';
-import { loadRulePack, type RulePack } from '../domain/rulepack.ts';
+import { adoptRulePack, loadRulePack, type RulePack } from '../domain/rulepack.ts';
 import type { Geos } from '../geo/geos.ts';
 import type { Areal } from '../geo/geometry.ts';
 import { decodeGeometry } from '../geo/wkb.ts';
@@ -47,7 +47,7 @@ export class ChunkAnalyser {
     private readonly geos: Geos,
     ctx: RunContext,
   ) {
-    this.pack = loadRulePack(ctx.packId);
+    this.pack = ctx.pack ? adoptRulePack(ctx.pack) : loadRulePack(ctx.packId);
     this.kind = ctx.batch.kind;
     for (const [type, packed] of Object.entries(ctx.layers))
       if (packed) this.indexes[type as LayerType] = new ReferenceIndex(geos, packed);
