@@ -232,6 +232,18 @@ function clip(geos: Geos, p: GeomPtr, r: GeomPtr, maxM2: number): { geometry: Ar
   }
 }
 
+/** The feature contains the whole patch: the piece is the patch. */
+function coversPatch(shape: PatchShape, index: ReferenceIndex, i: number): Piece {
+  const areaM2 = Math.min(shape.areaM2, index.areas[i]!);
+  return { index: i, id: index.ids[i]!, areaM2, geometry: shape.geometry!, method: 'covers_patch' };
+}
+
+/** The feature lies wholly inside the patch: the piece is the feature, with its stored area. */
+function insidePatch(shape: PatchShape, index: ReferenceIndex, i: number): Piece {
+  const areaM2 = Math.min(index.areas[i]!, shape.areaM2);
+  return { index: i, id: index.ids[i]!, areaM2, geometry: index.geometry(i), method: 'inside' };
+}
+
 /**
  * Whether pairs of simple rings are overlaid without GEOS (ring-overlay.ts); WEIPIAN_RING_OVERLAY=0
  * turns it off, so benchmarks can show what it saves and tests can compare both paths.
@@ -250,40 +262,21 @@ function ringPiece(shape: PatchShape, index: ReferenceIndex, i: number): Piece |
   if (!fr) return undefined;
   const o = ringOverlay(pr, fr);
   if (!o) return undefined;
-  const refM2 = index.areas[i]!;
-  const id = index.ids[i]!;
   switch (o.kind) {
     case 'disjoint':
       return null;
     case 'patch-inside':
-      return {
-        index: i,
-        id,
-        areaM2: Math.min(shape.areaM2, refM2),
-        geometry: shape.geometry!,
-        method: 'covers_patch',
-      };
+      return coversPatch(shape, index, i);
     case 'feature-inside':
-      return {
-        index: i,
-        id,
-        areaM2: Math.min(refM2, shape.areaM2),
-        geometry: index.geometry(i),
-        method: 'inside',
-      };
+      return insidePatch(shape, index, i);
     case 'clip': {
       const geometry: Areal =
         o.rings.length === 1
           ? { type: 'Polygon', coordinates: [o.rings[0]!] }
           : { type: 'MultiPolygon', coordinates: o.rings.map((r) => [r]) };
       // Within noise of the smaller input: that input, not a hair more (as the GEOS path).
-      return {
-        index: i,
-        id,
-        areaM2: Math.min(ellipsoidalArea(geometry), shape.areaM2, refM2),
-        geometry,
-        method: 'clip',
-      };
+      const areaM2 = Math.min(ellipsoidalArea(geometry), shape.areaM2, index.areas[i]!);
+      return { index: i, id: index.ids[i]!, areaM2, geometry, method: 'clip' };
     }
   }
 }
@@ -302,35 +295,14 @@ function pairPiece(shape: PatchShape, index: ReferenceIndex, i: number, p: GeomP
     const refInPatch = within(rb, shape.bbox);
     if (fg.prepared) {
       // Reference prepared: a patch inside a town or zone is answered by one predicate.
-      if (patchInRef && raw.preparedContains(fg.prepared, p) === true)
-        return {
-          index: i,
-          id,
-          areaM2: Math.min(shape.areaM2, refM2),
-          geometry: shape.geometry!,
-          method: 'covers_patch',
-        };
-      if (refInPatch && raw.contains(p, fg.geom) === true)
-        return {
-          index: i,
-          id,
-          areaM2: Math.min(refM2, shape.areaM2),
-          geometry: index.geometry(i),
-          method: 'inside',
-        };
+      if (patchInRef && raw.preparedContains(fg.prepared, p) === true) return coversPatch(shape, index, i);
+      if (refInPatch && raw.contains(p, fg.geom) === true) return insidePatch(shape, index, i);
       if (raw.preparedIntersects(fg.prepared, p) === false) return null;
     } else {
       const pp = shape.prepared();
       if (pp) {
         if (raw.preparedIntersects(pp, fg.geom) === false) return null;
-        if (refInPatch && raw.preparedContains(pp, fg.geom) === true)
-          return {
-            index: i,
-            id,
-            areaM2: Math.min(refM2, shape.areaM2),
-            geometry: index.geometry(i),
-            method: 'inside',
-          };
+        if (refInPatch && raw.preparedContains(pp, fg.geom) === true) return insidePatch(shape, index, i);
       }
     }
     const { geometry, areaM2 } = clip(shape.geos, p, fg.geom, Math.min(shape.areaM2, refM2));
