@@ -1,6 +1,6 @@
 // Browser end-to-end tests: the demo district (at a small scale) is loaded once per test run into
-// a PGlite folder and copied for each suite; the real server (buildApp) serves the built web app
-// on an ephemeral port; Debian's chromium is driven by playwright-core (no browser is downloaded).
+// a PGlite folder shared by the test processes and copied for each suite; the real server
+// (buildApp) serves the built web app on an ephemeral port; Debian's chromium is driven by playwright-core (no browser is downloaded).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { loadDemo } from '../../src/demo/load.ts';
 import { DEMO_PASSWORD } from '../../src/services/bootstrap.ts';
 import { webDistDir } from '../../src/server/routes/web.ts';
 import { DirectoryStore } from '../../src/evidence/store.ts';
+import { sharedBuild } from '../helpers/demo-cache.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -41,20 +42,16 @@ export function ensureWebBuild(): void {
   );
 }
 
-let template: string | undefined;
-
-/** The demo district at `scale`, loaded once into a PGlite folder (per process). */
-export async function demoTemplate(scale = 0.1): Promise<string> {
-  if (template) return template;
-  const dir = mkdtempSync(path.join(tmpdir(), 'weipian-e2e-template-'));
-  const db = await openDb({ dataDir: dir, migrate: true });
-  try {
-    await loadDemo(db, { actor: 'system:demo', scale });
-  } finally {
-    await db.close();
-  }
-  template = dir;
-  return dir;
+/** The demo district at `scale`, loaded once per test run into a PGlite folder (demo-cache.ts). */
+export function demoTemplate(scale = 0.1): Promise<string> {
+  return sharedBuild(`e2e-demo-${scale}`, async (dir) => {
+    const db = await openDb({ dataDir: dir, migrate: true });
+    try {
+      await loadDemo(db, { actor: 'system:demo', scale });
+    } finally {
+      await db.close();
+    }
+  });
 }
 
 export interface Running {
