@@ -169,6 +169,19 @@ export interface RunContext {
   history: PackedLayer | null;
 }
 
+/**
+ * Packed layers kept per database for the next run of this process (a server analysing again after
+ * one layer changed reloads that layer only). A published version never changes; the key still
+ * carries its file's digest and size, so that a database restored under the same ids is not
+ * mistaken for the old one. Only the layers of the latest run are kept.
+ */
+const packedCache = new WeakMap<Queryable, Map<string, PackedLayer>>();
+
+function cacheKey(l: LayerRow, pack: RulePack): string {
+  const bufferM = LICENCE_TYPES.has(l.type) ? licenceBufferM(pack) : 0;
+  return `${l.id}:${l.version}:${l.source_sha256}:${l.feature_count}:${bufferM}`;
+}
+
 export async function loadRunContext(
   q: Queryable,
   geos: Geos,
@@ -182,10 +195,19 @@ export async function loadRunContext(
     ? await q.query<LayerRow>('SELECT * FROM reference_layers WHERE id = ANY($1::int[]) ORDER BY type', [ids])
     : [];
   const layers: Partial<Record<LayerType, PackedLayer>> = {};
+  const cached = packedCache.get(q) ?? new Map<string, PackedLayer>();
+  const kept = new Map<string, PackedLayer>();
   for (const l of layerRows) {
-    onStep(`读入${LAYER_TYPE_LABELS[l.type]}（第 ${l.version} 版，${l.feature_count} 个要素）`);
-    layers[l.type] = await loadPackedLayer(q, geos, l, pack);
+    const key = cacheKey(l, pack);
+    let packed = cached.get(key);
+    if (!packed) {
+      onStep(`读入${LAYER_TYPE_LABELS[l.type]}（第 ${l.version} 版，${l.feature_count} 个要素）`);
+      packed = await loadPackedLayer(q, geos, l, pack);
+    }
+    layers[l.type] = packed;
+    kept.set(key, packed);
   }
+  packedCache.set(q, kept);
   return {
     runId: run.id,
     batch: batch!,

@@ -172,8 +172,14 @@ for (const engine of engines()) {
         fc([{ properties: { DLBM: '0103' }, geometry: rect(0, 0, 100, 100) }]),
       );
       for (const j of ['P1', 'P2', 'P3']) assert.equal((await result(j)).stale, true, j);
-      const s = await analyseBatch(t.db, { batch: 'b1', actor });
+      const steps: string[] = [];
+      const s = await analyseBatch(t.db, { batch: 'b1', actor, onStep: (l) => steps.push(l) });
       assert.equal(s.analysed, 3);
+      // The units and farmland v2 are kept from the previous run of this process: only the new layer is read.
+      assert.deepEqual(
+        steps.filter((l) => l.startsWith('读入')),
+        ['读入永久基本农田（第 1 版，1 个要素）'],
+      );
       assert.equal((await result('P3')).fields.basic_farmland_m2, 0);
     });
 
