@@ -1,11 +1,13 @@
 // Streams a request body to a temporary file, refusing it as soon as it passes the size limit —
 // never buffered in memory, never written past the limit. A declared Content-Length over the limit
-// is refused before a byte is read.
+// is refused before a byte is read. A refused body is left unread, not destroyed, so that the 413
+// answer still reaches the client; closeAfterRefusedUpload closes the connection after it.
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
 import { pipeline } from 'node:stream/promises';
 import { WeipianError } from '../domain/errors.ts';
 
@@ -41,12 +43,16 @@ export async function receiveUpload(
       else cb(null, chunk);
     },
   });
+  // Through a pass-through, so that a refusal stops reading without destroying the request (and
+  // with it the socket) before the answer is written.
+  const pass = new PassThrough();
+  body.pipe(pass);
   try {
-    await pipeline(body, counter, createWriteStream(target));
+    await pipeline(pass, counter, createWriteStream(target));
   } catch (e) {
+    body.unpipe(pass);
+    body.pause();
     await rm(dir, { recursive: true, force: true });
-    // The rest of an oversized body is not read: the connection is closed after the answer.
-    body.destroy();
     throw e;
   }
   if (bytes === 0) {
@@ -54,4 +60,17 @@ export async function receiveUpload(
     throw new WeipianError('source_empty', '上传的文件是空的', undefined, 400);
   }
   return { path: target, bytes, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * For a scope of upload routes: when an upload is refused before its body was read to the end, the
+ * answer carries `Connection: close` — Node would otherwise read (and discard) the unread rest,
+ * up to gigabytes, to keep the connection alive.
+ */
+export function closeAfterRefusedUpload(app: FastifyInstance): void {
+  app.addHook('onSend', async (req, reply) => {
+    const body = req.body as Readable | undefined;
+    if (reply.statusCode >= 400 && body && typeof body.pipe === 'function' && !body.readableEnded)
+      reply.header('connection', 'close');
+  });
 }

@@ -123,6 +123,58 @@ describe('imports through the API (PGlite)', { skip: skipWithoutOgr() }, () => {
     }
   });
 
+  it('answers a streamed upload past the limit with 413 on a real connection, not a reset', async () => {
+    const small = await buildApp({ db: t.db, maxUploadBytes: 1024 * 1024 });
+    try {
+      const session = await loginAs(small, 'admin');
+      await small.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = small.server.address() as AddressInfo;
+      let written = 0;
+      let answered = false;
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/api/imports/layer?type=farmland&filename=big.zip',
+            headers: {
+              ...session.headers,
+              'content-type': 'application/zip',
+              'transfer-encoding': 'chunked',
+            },
+          },
+          (res) => {
+            answered = true;
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode!, body }));
+          },
+        );
+        // Once answered, the server closes the connection under the unsent rest: not a failure.
+        req.on('error', (e) => {
+          if (!answered) reject(e);
+        });
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        const pump = () => {
+          while (written < 64 * 1024 * 1024 && !req.destroyed) {
+            written += chunk.length;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          req.end();
+        };
+        pump();
+      });
+      assert.equal(answer.status, 413);
+      assert.equal(JSON.parse(answer.body).error.code, 'upload_too_large');
+      assert.ok(written < 64 * 1024 * 1024, `the client could write all ${written} bytes`);
+      const [n] = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM reference_layers');
+      assert.equal(n!.n, 0);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('keeps answering health (median < 200 ms, none frozen) during a 100,000-feature layer import', async () => {
     const side = 317;
     const parcels: FixtureFeature[] = Array.from({ length: 100_000 }, (_, i) => ({

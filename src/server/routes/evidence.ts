@@ -4,7 +4,7 @@
 // accuracy, heading, time) — travels in the query string. Every route authorises on the patch's
 // unit before looking at a body: a unit officer cannot even send bytes to another unit's patch.
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../store/db.ts';
 import { WeipianError } from '../../domain/errors.ts';
@@ -28,7 +28,7 @@ import {
   type EvidenceContext,
   type UploadMeta,
 } from '../../services/evidence.ts';
-import { receiveUpload } from '../upload.ts';
+import { closeAfterRefusedUpload, receiveUpload } from '../upload.ts';
 import { authorizeRecord, subjectOf } from '../access.ts';
 import { requireUser, strictJsonRoutes } from '../auth.ts';
 import { requestActor } from './events.ts';
@@ -166,17 +166,7 @@ export const evidenceRoutes: FastifyPluginAsync<EvidenceRouteOptions> = async (a
         undefined,
         415,
       );
-    // Through a pass-through, so that a refusal mid-stream stops reading without destroying the
-    // request (and its socket) before the 413 answer is written.
-    const pass = new PassThrough();
-    body.pipe(pass);
-    const upload = await receiveUpload(pass, req.headers['content-length'], maxBytes, 'evidence.bin').catch(
-      (e: unknown) => {
-        body.unpipe(pass);
-        body.pause();
-        throw e;
-      },
-    );
+    const upload = await receiveUpload(body, req.headers['content-length'], maxBytes, 'evidence.bin');
     try {
       return await uploadEvidence(ctx, plan, upload.path);
     } finally {
@@ -189,12 +179,7 @@ export const evidenceRoutes: FastifyPluginAsync<EvidenceRouteOptions> = async (a
     uploads.removeAllContentTypeParsers();
     uploads.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
     strictJsonRoutes(uploads);
-    // A refused upload's unread rest is not drained: the connection closes after the answer.
-    uploads.addHook('onSend', async (req, reply) => {
-      const body = req.body as Readable | undefined;
-      if (reply.statusCode >= 400 && body && typeof body.pipe === 'function' && !body.readableEnded)
-        reply.header('connection', 'close');
-    });
+    closeAfterRefusedUpload(uploads);
 
     uploads.post<{ Params: { id: number }; Querystring: UploadQuery }>(
       '/api/patches/:id/evidence',

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Db } from '../../store/db.ts';
 import { importLayer } from '../../jobs/import-layer.ts';
 import { importPatches } from '../../jobs/import-patches.ts';
-import { receiveUpload } from '../upload.ts';
+import { closeAfterRefusedUpload, receiveUpload } from '../upload.ts';
 import { requireRole } from '../auth.ts';
 
 export interface ImportRouteOptions {
@@ -39,6 +39,7 @@ export const importRoutes: FastifyPluginAsync<ImportRouteOptions> = async (app, 
   app.addContentTypeParser(['application/octet-stream', 'application/zip'], (_req, payload, done) =>
     done(null, payload),
   );
+  closeAfterRefusedUpload(app);
 
   /** Receives the upload, runs the import on it as the logged-in admin, always removes the file. */
   async function importUpload<S extends object>(

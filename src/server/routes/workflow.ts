@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Db } from '../../store/db.ts';
 import { WeipianError } from '../../domain/errors.ts';
 import { requireUser, strictJsonRoutes } from '../auth.ts';
-import { receiveUpload } from '../upload.ts';
+import { closeAfterRefusedUpload, receiveUpload } from '../upload.ts';
 import {
   batchStatus,
   bulkPass,
@@ -96,6 +96,7 @@ export const workflowRoutes: FastifyPluginAsync<WorkflowRouteOptions> = async (a
     ['application/octet-stream', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
     (_req, payload, done) => done(null, payload),
   );
+  closeAfterRefusedUpload(app);
 
   app.get<{ Params: { id: number } }>(
     '/api/patches/:id/workflow',
