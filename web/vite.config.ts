@@ -1,5 +1,7 @@
 // Vite build of the web workspace: `vite build web` writes web/dist, served by the API server at /.
-// OpenLayers and ECharts stay in the chunks of the pages that use them (lazy routes).
+// OpenLayers and ECharts stay in the chunks of the pages that use them (lazy routes). React has a
+// chunk of its own; Ant Design is not forced into one chunk, so that each page loads the components
+// it uses (the map does not load the tables and forms of the work lists and the patch page).
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
@@ -20,12 +22,8 @@ export default defineConfig({
           )
             return 'ol';
           if (id.includes('node_modules/echarts') || id.includes('node_modules/zrender')) return 'echarts';
-          if (
-            id.includes('node_modules/antd') ||
-            id.includes('node_modules/@ant-design') ||
-            id.includes('node_modules/rc-')
-          )
-            return 'antd';
+          if (/node_modules\/(react|react-dom|scheduler|react-router|react-router-dom)\//.test(id))
+            return 'react';
           return undefined;
         },
       },

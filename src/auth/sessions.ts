@@ -27,6 +27,7 @@ import { countOrRefuse, failed } from './throttle.ts';
 import { userSnapshot, userThrottleKey } from './users.ts';
 import { appendEvent } from '../store/queries/events.ts';
 import type { AuthSettings } from './settings.ts';
+import { forgetSessions, sessionCacheOf } from './session-cache.ts';
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 /** last_seen_at is written at most this often: a write per request would cost more than it tells. */
@@ -114,6 +115,8 @@ export async function login(db: Db, settings: AuthSettings, input: LoginInput): 
       userAgent: input.userAgent?.slice(0, 512) ?? null,
     });
   });
+  // The replaced session and the user's cached view (last login, hash) must be read again.
+  forgetSessions(db);
   await log('success', user!.id);
   return { token, session, user: (await findUserById(db, user!.id))! };
 }
@@ -128,8 +131,16 @@ export async function authenticate(
   token: string,
 ): Promise<Authenticated | NotAuthenticated> {
   if (!TOKEN_RE.test(token)) return { ok: false, reason: 'invalid' };
-  const found = await findSessionWithUser(db, sessionIdOf(token));
-  if (!found) return { ok: false, reason: 'invalid' };
+  const id = sessionIdOf(token);
+  const cache = settings.sessionCacheMs > 0 ? sessionCacheOf(db) : null;
+  let found = cache?.get(id, settings.sessionCacheMs, settings.clock().getTime());
+  if (!found) {
+    const generation = cache?.generation ?? 0;
+    found = await findSessionWithUser(db, id);
+    if (!found) return { ok: false, reason: 'invalid' };
+    if (!found.session.revoked_at && !found.user.disabled_at)
+      cache?.set(id, generation, found, settings.clock().getTime());
+  }
   const { session, user } = found;
   if (session.revoked_at || user.disabled_at) return { ok: false, reason: 'invalid' };
   const now = settings.clock().getTime();
@@ -138,17 +149,23 @@ export async function authenticate(
     session.created_at.getTime() + settings.absoluteMinutes * 60_000,
   );
   const idleEnd = session.last_seen_at.getTime() + settings.idleMinutes * 60_000;
-  if (now >= absoluteEnd || now >= idleEnd) return { ok: false, reason: 'expired' };
+  if (now >= absoluteEnd || now >= idleEnd) {
+    cache?.delete(id);
+    return { ok: false, reason: 'expired' };
+  }
   if (now - session.last_seen_at.getTime() >= TOUCH_EVERY_MS) {
     const at = new Date(now);
     await touchSession(db, session.id, at);
-    session.last_seen_at = at;
+    session.last_seen_at = at; // also in the cached entry, which counts idle time from it
   }
-  return { ok: true, session, user };
+  // Copies: the cached objects are shared by concurrent requests.
+  return { ok: true, session: { ...session }, user: { ...user } };
 }
 
 export async function logout(db: Db, settings: AuthSettings, sessionId: string): Promise<boolean> {
-  return revokeSession(db, sessionId, settings.clock(), 'logout');
+  const revoked = await revokeSession(db, sessionId, settings.clock(), 'logout');
+  forgetSessions(db);
+  return revoked;
 }
 
 export interface ChangePasswordInput {
@@ -205,5 +222,7 @@ export async function changeOwnPassword(
       after: { ...userSnapshot(row), revokedSessions: revoked },
     });
   });
+  // Committed: the other sessions end and this one no longer needs a password change, at once.
+  forgetSessions(db);
   return (await findUserById(db, user.id))!;
 }

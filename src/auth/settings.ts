@@ -16,6 +16,8 @@ export interface AuthSettings {
   addressFailureLimit: number;
   windowMinutes: number;
   lockMinutes: number;
+  /** Valid sessions are kept in memory this long (WEIPIAN_SESSION_CACHE_MS, default 5000; 0 = off). */
+  sessionCacheMs: number;
 }
 
 function minutes(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -24,6 +26,18 @@ function minutes(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0)
     throw new WeipianError('config_invalid', `环境变量 ${name} 应为正数（分钟）：${raw}`, {
+      name,
+      value: raw,
+    });
+  return n;
+}
+
+function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0)
+    throw new WeipianError('config_invalid', `环境变量 ${name} 应为非负数（毫秒）：${raw}`, {
       name,
       value: raw,
     });
@@ -43,6 +57,7 @@ export function loadAuthSettings(
     addressFailureLimit: 20,
     windowMinutes: 15,
     lockMinutes: 15,
+    sessionCacheMs: milliseconds(env, 'WEIPIAN_SESSION_CACHE_MS', 5000),
     ...overrides,
   };
 }

@@ -15,6 +15,7 @@ import {
   type UserView,
 } from '../store/queries/users.ts';
 import { clearKey, revokeUserSessions } from '../store/queries/sessions.ts';
+import { forgetSessions } from './session-cache.ts';
 import { appendEvent } from '../store/queries/events.ts';
 import { checkPasswordRules, generateOneTimePassword, hashPassword } from './passwords.ts';
 
@@ -279,6 +280,7 @@ export async function disableUser(
     });
     return revoked;
   });
+  forgetSessions(db); // committed: the user's cached sessions end now
   return { user: (await findUserById(db, target.id))!, changed: true, revokedSessions };
 }
 
@@ -297,6 +299,7 @@ export async function enableUser(
       action: 'user.enable',
     }),
   );
+  forgetSessions(db);
   return { user: (await findUserById(db, target.id))!, changed: true };
 }
 
@@ -332,5 +335,6 @@ export async function resetPassword(
     );
     return revoked;
   });
+  forgetSessions(db); // committed: the user's cached sessions end now
   return { user: (await findUserById(db, target.id))!, oneTimePassword, revokedSessions };
 }

@@ -10,19 +10,28 @@ import {
   DashboardOutlined,
   SettingOutlined,
   SendOutlined,
+  FileDoneOutlined,
   UserOutlined,
 } from '@ant-design/icons';
 import { get, post, setCsrf, setUnauthenticatedHandler } from './api.ts';
 import { SessionContext, landingOf, useSession, type Session } from './session.tsx';
 import type { Batch, Me, WebConfig } from './types.ts';
 import { LoginPage } from './pages/Login.tsx';
-import { WorkListPage } from './pages/WorkList.tsx';
 import { PasswordPage } from './pages/Password.tsx';
 
-const MapPage = lazy(() => import('./pages/MapPage.tsx'));
+// The work lists (antd's Table) load only on their routes too. The page of the address the app
+// opens on starts loading with the app itself, beside the session requests, not once the menu has
+// been rendered.
+const loadMapPage = () => import('./pages/MapPage.tsx');
+const loadWorkList = () => import('./pages/WorkList.tsx');
+const MapPage = lazy(loadMapPage);
+const WorkListPage = lazy(() => loadWorkList().then((m) => ({ default: m.WorkListPage })));
 const PatchPage = lazy(() => import('./pages/PatchPage.tsx'));
 const OverviewPage = lazy(() => import('./pages/Overview.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
+const RoundsPage = lazy(() => import('./pages/Rounds.tsx'));
+if (window.location.pathname.startsWith('/map')) void loadMapPage();
+else if (/^\/(work|review|submissions)\b/.test(window.location.pathname)) void loadWorkList();
 
 const BATCH_KEY = 'weipian.batch';
 
@@ -138,6 +147,12 @@ const NAV = [
     label: '总览',
     roles: ['leader', 'reviewer', 'bureau_admin', 'department', 'unit_officer'],
   },
+  {
+    key: '/rounds',
+    icon: <FileDoneOutlined />,
+    label: '报送轮次',
+    roles: ['reviewer', 'bureau_admin', 'leader'],
+  },
   { key: '/admin', icon: <SettingOutlined />, label: '系统管理', roles: ['bureau_admin'] },
 ];
 
@@ -199,6 +214,8 @@ function Shell() {
             <Route path="/patches/:id" element={<PatchPage />} />
             <Route path="/overview" element={<OverviewPage />} />
             <Route path="/admin/*" element={<AdminPage />} />
+            <Route path="/rounds" element={<RoundsPage />} />
+            <Route path="/rounds/:seq" element={<RoundsPage />} />
             <Route path="/password" element={<PasswordPage onDone={() => navigate(landingOf(role))} />} />
             <Route
               path="*"

@@ -60,6 +60,21 @@ export interface WebConfig {
   receipts: Record<string, { label: string; explanation: string }>;
   basemaps: Basemap[];
   policies: Record<string, Decision>;
+  /** The field dictionary (older servers: absent). */
+  fields?: FieldInfo[];
+  /** 核查发现 a signal can be confirmed as (older servers: absent). */
+  findings?: { id: string; label: string; fraud: boolean }[];
+}
+
+export interface FieldInfo {
+  id: string;
+  name: string;
+  alias: string;
+  group: string;
+  unit: string;
+  description: string;
+  /** The names deliveries use for this field (JCBH, 监测编号 …). */
+  knownAs: string[];
 }
 
 export interface Batch {

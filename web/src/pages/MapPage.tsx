@@ -2,7 +2,7 @@
 // pre-judgement (legend with each state's explanation on hover), filters, search by 监测编号,
 // reference layers on and off, a basemap from the configured templates (or none: offline),
 // ellipsoidal measurement in 亩, and the URL holding batch, patch, view and filters (deep links).
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { startTransition, useEffect, useMemo, useRef, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
 import {
   AutoComplete,
@@ -43,6 +43,7 @@ import {
 } from '../olmap.ts';
 import { PREJUDGEMENT_COLORS, STATE_COLORS, VERDICT_COLORS, StateTag, useLabels } from '../ui.tsx';
 import { formatArea, formatLength, geodesicArea, geodesicLength } from '../measure.ts';
+import { DrawPatch } from './DrawPatch.tsx';
 
 type ColorBy = 'state' | 'verdict' | 'prejudgement';
 const FILTER_KEYS = ['unit', 'state', 'verdict', 'prejudgement', 'source', 'overdue'] as const;
@@ -98,10 +99,15 @@ export default function MapPage() {
   const styleState = useRef({ colorBy, filters, selected });
   styleState.current = { colorBy, filters, selected };
   const [items, setItems] = useState<WorkItem[]>([]);
-  const [layerTypes, setLayerTypes] = useState<string[]>([]);
+  /** The reference layer types in force (null until known). */
+  const [layerTypes, setLayerTypes] = useState<string[] | null>(null);
   const [measure, setMeasure] = useState<'none' | 'length' | 'area'>('none');
   const [measured, setMeasured] = useState<string | null>(null);
   const [ready, setReady] = useState(false);
+  // The work list (legend counts, search, fitting) is asked for once the map has drawn (or after
+  // 5 s): on PGlite its query would hold the first tiles back, and its re-render the first frame.
+  const [listDue, setListDue] = useState(false);
+  const listWanted = ready || listDue;
   const measureSource = useRef(new VectorSource());
 
   const update = (changes: Record<string, string | null>) => {
@@ -149,7 +155,11 @@ export default function MapPage() {
       next.set('view', view);
       window.history.replaceState(window.history.state, '', `${window.location.pathname}?${next}`);
     });
-    map.once('rendercomplete', () => setReady(true));
+    map.once('rendercomplete', () => {
+      // Marked at once; the page's re-render (and the work list it asks for) may yield to input.
+      mapEl.current?.setAttribute('data-ready', '1');
+      startTransition(() => setReady(true));
+    });
     (window as unknown as { __weipianMap?: OlMap }).__weipianMap = map;
     return () => map.setTarget(undefined);
   }, []);
@@ -173,11 +183,19 @@ export default function MapPage() {
       .then((r) => setLayerTypes([...new Set(r.layers.map((l) => l.type))]))
       .catch(() => setLayerTypes([]));
   }, []);
+  // Until they are known the layers named in the address are drawn (a type not in force has empty
+  // tiles), so the first drawing does not wait for /api/layers; layers that stay are kept.
   useEffect(() => {
     const map = mapRef.current!;
-    for (const l of map.getLayers().getArray().slice()) if (l.get('reference')) map.removeLayer(l);
-    for (const t of refLayers) {
-      if (!layerTypes.includes(t)) continue;
+    const wanted = refLayers.filter((t) =>
+      layerTypes ? layerTypes.includes(t) : s.config.layerTypes.some((x) => x.id === t),
+    );
+    const have = new Set<string>();
+    for (const l of map.getLayers().getArray().slice())
+      if (l.get('reference') && !wanted.includes(l.get('reference'))) map.removeLayer(l);
+      else if (l.get('reference')) have.add(l.get('reference'));
+    for (const t of wanted) {
+      if (have.has(t)) continue;
       const l = referenceLayer(t);
       l.setZIndex(t === 'unit' ? 9 : 5);
       map.addLayer(l);
@@ -215,10 +233,17 @@ export default function MapPage() {
     });
     patchLayer.current = layer;
     map.addLayer(layer);
+  }, [batch]);
+  useEffect(() => {
+    const t = window.setTimeout(() => setListDue(true), 5000);
+    return () => window.clearTimeout(t);
+  }, []);
+  useEffect(() => {
+    if (!batch || !listWanted) return;
     get<WorkList>(`/api/batches/${batch}/worklist`)
       .then((r) => setItems(r.items))
       .catch(() => setItems([]));
-  }, [batch]);
+  }, [batch, listWanted]);
 
   useEffect(() => {
     patchLayer.current?.changed();
@@ -252,7 +277,7 @@ export default function MapPage() {
   useEffect(() => {
     const map = mapRef.current!;
     const onClick = (e: { pixel: number[] }) => {
-      if (measure !== 'none') return;
+      if (measure !== 'none' || map.get('drawing')) return;
       const hit = map.forEachFeatureAtPixel(e.pixel, (f) => f, {
         layerFilter: (l) => l === patchLayer.current,
       });
@@ -310,6 +335,19 @@ export default function MapPage() {
         : [],
     [items, search],
   );
+
+  // A patch drawn here (DrawPatch): fresh tiles under a new URL — again after the tile index's
+  // one-second freshness window — the list, and the new patch selected.
+  const onPatchCreated = (id: number) => {
+    const reload = () =>
+      patchLayer.current?.getSource()?.setUrl(`/api/tiles/patches/${batch}/{z}/{x}/{y}.pbf?t=${Date.now()}`);
+    reload();
+    window.setTimeout(reload, 1500);
+    get<WorkList>(`/api/batches/${batch}/worklist`)
+      .then((r) => setItems(r.items))
+      .catch(() => undefined);
+    update({ patch: String(id) });
+  };
 
   const goTo = (id: number) => {
     const it = items.find((i) => i.id === id);
@@ -487,7 +525,7 @@ export default function MapPage() {
             style={{ display: 'flex', flexDirection: 'column' }}
           >
             {s.config.layerTypes
-              .filter((t) => layerTypes.includes(t.id))
+              .filter((t) => layerTypes?.includes(t.id))
               .map((t) => (
                 <Checkbox key={t.id} value={t.id}>
                   <span
@@ -545,6 +583,7 @@ export default function MapPage() {
               {measured}
             </Typography.Text>
           )}
+          <DrawPatch getMap={() => mapRef.current} batch={batch} items={items} onCreated={onPatchCreated} />
         </Space>
       </div>
       <div style={{ flex: 1, position: 'relative' }}>

@@ -1,7 +1,9 @@
-// The patch page: state and deadline on top (a return's reason first), the actions the user may
-// take (disabled with the policy's reason otherwise), delivered attributes, what the analysis
-// found with the pre-judgement, its reasons and missing evidence, the parts with their judgement
-// form, splitting by drawing or by approval cover, the evidence gallery and the timeline.
+// The patch page: state and deadline on top (a return's reason first, then the patches it overlaps),
+// the actions the user may take (disabled with the policy's reason otherwise), delivered attributes
+// under their Chinese names, what the analysis found with the pre-judgement, its reasons and missing
+// evidence, the parts with their judgement form, splitting by drawing or by approval cover, the
+// upper level's results, the evidence gallery (by part, with the reviewers' signal decisions) and
+// the timeline.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import {
@@ -36,6 +38,8 @@ import { referenceLayer } from '../olmap.ts';
 import { JudgementPanel, type JudgementForm, type PartView } from './JudgementPanel.tsx';
 import { EvidencePanel, type EvidenceItem } from './EvidencePanel.tsx';
 import { ReturnModal } from './WorkList.tsx';
+import { DeliveredAttributes } from './DeliveredAttributes.tsx';
+import { UpperResultCard, type UpperResult } from './UpperResult.tsx';
 
 interface Allowed {
   allow: boolean;
@@ -71,9 +75,15 @@ interface WorkflowView {
     submittedAt: string | null;
     reviewedBy: string | null;
     reviewedAt: string | null;
+    reportedRound?: { seq: number; label: string } | null;
     allowed: Record<string, Allowed>;
   };
   parts: (PartView & { geometry: unknown })[];
+  upperResults?: UpperResult[];
+  links?: {
+    countedWith: { patchId: number; jcbh: string; source: string; overlapM2: number }[];
+    overlappedBy: { patchId: number; jcbh: string; source: string; overlapM2: number }[];
+  };
   analysis: { prejudgement: string | null; prejudgementReason: string | null; stale: boolean } | null;
 }
 interface PatchFeature {
@@ -127,9 +137,13 @@ const ACTION_LABELS: Record<string, string> = {
   'patch.link': '关联重叠图斑',
   'patch.report': '上报',
   'patch.upper_result': '登记上级结果',
+  'patch.upper_pass': '登记上级审核通过',
+  'patch.upper_return': '登记上级审核退回',
   'evidence.upload': '上传举证材料',
   'evidence.supersede': '替换举证材料',
   'evidence.signal_decision': '认定举证疑点',
+  'evidence.signal.confirm': '认定举证疑点为核查发现',
+  'evidence.signal.dismiss': '排除举证疑点',
 };
 
 export default function PatchPage() {
@@ -311,6 +325,44 @@ export default function PatchPage() {
             }
           />
         )}
+        {wf.links && wf.links.countedWith.length + wf.links.overlappedBy.length > 0 && (
+          <Alert
+            style={{ marginTop: 12 }}
+            type="info"
+            showIcon
+            data-testid="patch-links"
+            message={
+              <span>
+                {wf.links.countedWith.length > 0 && (
+                  <span>
+                    与已有图斑重叠（重叠部分已计入对方，不重复统计）：
+                    {wf.links.countedWith.map((l, i) => (
+                      <span key={l.patchId}>
+                        {i > 0 && '、'}
+                        <a onClick={() => navigate(`/patches/${l.patchId}`)}>{l.jcbh}</a>（
+                        {labels.source(l.source)}，重叠 {fmtMu(l.overlapM2)}）
+                      </span>
+                    ))}
+                    。
+                  </span>
+                )}
+                {wf.links.overlappedBy.length > 0 && (
+                  <span>
+                    以下自行发现的图斑与本图斑重叠，重叠部分只计在本图斑：
+                    {wf.links.overlappedBy.map((l, i) => (
+                      <span key={l.patchId}>
+                        {i > 0 && '、'}
+                        <a onClick={() => navigate(`/patches/${l.patchId}`)}>{l.jcbh}</a>（
+                        {labels.source(l.source)}，重叠 {fmtMu(l.overlapM2)}）
+                      </span>
+                    ))}
+                    。
+                  </span>
+                )}
+              </span>
+            }
+          />
+        )}
         {!a.submit?.allow && a.submit?.message && wf.workflow.state !== 'submitted' && (
           <Typography.Paragraph type="secondary" style={{ marginTop: 8, marginBottom: 0, fontSize: 12 }}>
             提交：{a.submit.message}
@@ -384,13 +436,7 @@ export default function PatchPage() {
             )}
           </Card>
           <Card title="下发属性" size="small" style={{ marginBottom: 12 }}>
-            <Descriptions size="small" column={2} bordered>
-              {Object.entries(feature.delivered ?? {}).map(([k, v]) => (
-                <Descriptions.Item key={k} label={k}>
-                  {v === null || v === undefined ? '—' : String(v)}
-                </Descriptions.Item>
-              ))}
-            </Descriptions>
+            <DeliveredAttributes delivered={feature.delivered ?? {}} />
           </Card>
         </Col>
         <Col xs={24} xl={13}>
@@ -436,11 +482,22 @@ export default function PatchPage() {
               </div>
             ))}
           </Card>
+          <UpperResultCard
+            patchId={patchId}
+            version={wf.workflow.version}
+            state={wf.workflow.state}
+            results={wf.upperResults ?? []}
+            reportedRound={wf.workflow.reportedRound ?? null}
+            allowed={a}
+            onDone={refresh}
+          />
           <Card title="举证材料" size="small" style={{ marginBottom: 12 }}>
             <EvidencePanel
               patchId={patchId}
               items={evidence}
               docTypes={docTypes}
+              parts={wf.parts}
+              reviewDecision={s.me.policies['evidence.review'] ?? { allow: false }}
               decision={s.me.policies['evidence.upload'] ?? { allow: false }}
               onChanged={async () => {
                 await loadEvidence();

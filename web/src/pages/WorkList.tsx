@@ -33,6 +33,7 @@ import {
   VerdictTag,
   useLabels,
 } from '../ui.tsx';
+import { SignalQueue, useOpenSignalCount } from './SignalQueue.tsx';
 
 type Mode = 'unit' | 'review' | 'mine';
 
@@ -56,6 +57,8 @@ export function WorkListPage({ mode }: { mode: Mode }) {
   const [selected, setSelected] = useState<number[]>([]);
   const [returning, setReturning] = useState<WorkItem | null>(null);
   const reviewPolicy = usePolicy('workflow.review');
+  const [signalRefresh, setSignalRefresh] = useState(0);
+  const openSignals = useOpenSignalCount(mode === 'review' ? s.batch : '', signalRefresh);
 
   const load = useCallback(async () => {
     if (!s.batch) return;
@@ -256,6 +259,7 @@ export function WorkListPage({ mode }: { mode: Mode }) {
           { value: 'returned', label: `已退回（${counts.returned}）` },
           { value: 'passed', label: `已通过（${counts.passed}）` },
           { value: 'all', label: `全部（${counts.all}）` },
+          { value: 'signals', label: `举证疑点（${openSignals ?? '…'}）` },
         ]
       : mode === 'unit'
         ? [
@@ -300,48 +304,54 @@ export function WorkListPage({ mode }: { mode: Mode }) {
       )}
       <Space wrap style={{ marginBottom: 12 }}>
         <Segmented options={tabs} value={tab} onChange={(v) => setTab(String(v))} data-testid="tabs" />
-        <Input.Search
-          allowClear
-          placeholder="按监测编号查找"
-          style={{ width: 220 }}
-          onSearch={setQ}
-          onChange={(e) => !e.target.value && setQ('')}
-          data-testid="jcbh-search"
-        />
-        {mode !== 'unit' && (
-          <Select
-            allowClear
-            placeholder="责任单位"
-            style={{ width: 180 }}
-            options={units}
-            value={unit}
-            onChange={setUnit}
-          />
-        )}
-        <Space>
-          <Switch checked={overdueOnly} onChange={setOverdueOnly} size="small" />
-          <span>只看逾期（{counts.overdue}）</span>
-        </Space>
-        {mode === 'review' && (
-          <ActionButton
-            type="primary"
-            decision={reviewPolicy}
-            disabled={selected.length === 0}
-            onClick={() =>
-              Modal.confirm({
-                title: `批量通过 ${selected.length} 个已打开的图斑？`,
-                content: '只能包含您已打开查看过的“已提交”图斑；任何一个不能通过时全部不通过。',
-                okText: '通过',
-                cancelText: '取消',
-                onOk: bulkPass,
-              })
-            }
-          >
-            批量通过已打开的（{selected.length}）
-          </ActionButton>
+        {tab !== 'signals' && (
+          <>
+            <Input.Search
+              allowClear
+              placeholder="按监测编号查找"
+              style={{ width: 220 }}
+              onSearch={setQ}
+              onChange={(e) => !e.target.value && setQ('')}
+              data-testid="jcbh-search"
+            />
+            {mode !== 'unit' && (
+              <Select
+                allowClear
+                placeholder="责任单位"
+                style={{ width: 180 }}
+                options={units}
+                value={unit}
+                onChange={setUnit}
+              />
+            )}
+            <Space>
+              <Switch checked={overdueOnly} onChange={setOverdueOnly} size="small" />
+              <span>只看逾期（{counts.overdue}）</span>
+            </Space>
+            {mode === 'review' && (
+              <ActionButton
+                type="primary"
+                decision={reviewPolicy}
+                disabled={selected.length === 0}
+                onClick={() =>
+                  Modal.confirm({
+                    title: `批量通过 ${selected.length} 个已打开的图斑？`,
+                    content: '只能包含您已打开查看过的“已提交”图斑；任何一个不能通过时全部不通过。',
+                    okText: '通过',
+                    cancelText: '取消',
+                    onOk: bulkPass,
+                  })
+                }
+              >
+                批量通过已打开的（{selected.length}）
+              </ActionButton>
+            )}
+          </>
         )}
       </Space>
+      {tab === 'signals' && <SignalQueue batch={s.batch} onChanged={() => setSignalRefresh((n) => n + 1)} />}
       <Table<WorkItem>
+        style={{ display: tab === 'signals' ? 'none' : undefined }}
         rowKey="id"
         size="small"
         loading={loading}
