@@ -30,6 +30,7 @@ import { Fill, Stroke, Style } from 'ol/style';
 import { toLonLat } from 'ol/proj';
 import type { Polygon } from 'ol/geom';
 import { ApiError, fmtMu, get, post } from '../api.ts';
+import { useFormSubmit } from '../submit.ts';
 import { usePolicy, useSession } from '../session.tsx';
 import type { Unit, WorkItem } from '../types.ts';
 import { ActionButton, DeniedNote, useLabels } from '../ui.tsx';
@@ -69,10 +70,9 @@ export function DrawPatch({
   const [drawing, setDrawing] = useState(false);
   const [drawn, setDrawn] = useState<Drawn | null>(null);
   const [created, setCreated] = useState<Created | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const [units, setUnits] = useState<Unit[]>([]);
   const [form] = Form.useForm<{ source: string; note: string; unitCode?: string; jcbh?: string }>();
+  const { busy, error, setError, submit } = useFormSubmit(form);
   const source = useRef(new VectorSource());
   const itemsRef = useRef(items);
   itemsRef.current = items;
@@ -151,27 +151,18 @@ export function DrawPatch({
     source.current.clear();
   };
 
-  const create = async () => {
-    const v = await form.validateFields();
-    setBusy(true);
-    setError(null);
-    try {
-      const r = await post<Created>(`/api/batches/${batch}/patches`, {
-        source: v.source,
-        geometry: drawn!.geometry,
-        note: v.note.trim(),
-        ...(v.unitCode ? { unitCode: v.unitCode } : {}),
-        ...(v.jcbh?.trim() ? { jcbh: v.jcbh.trim() } : {}),
-      });
-      setCreated(r);
-      form.resetFields();
-      onCreated(r.patch.id);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const create = submit(async (v) => {
+    const r = await post<Created>(`/api/batches/${batch}/patches`, {
+      source: v.source,
+      geometry: drawn!.geometry,
+      note: v.note.trim(),
+      ...(v.unitCode ? { unitCode: v.unitCode } : {}),
+      ...(v.jcbh?.trim() ? { jcbh: v.jcbh.trim() } : {}),
+    });
+    setCreated(r);
+    form.resetFields();
+    onCreated(r.patch.id);
+  });
 
   const relink = async () => {
     try {

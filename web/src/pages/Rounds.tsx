@@ -29,6 +29,7 @@ import {
 import { UploadOutlined } from '@ant-design/icons';
 import type { ColumnsType } from 'antd/es/table';
 import { ApiError, api, fmtMu, fmtTime, get, post } from '../api.ts';
+import { useFormSubmit } from '../submit.ts';
 import { usePolicy, useSession } from '../session.tsx';
 import type { Unit, WorkList } from '../types.ts';
 import { ActionButton, DeniedNote, StateTag, VERDICT_COLORS, useLabels } from '../ui.tsx';
@@ -266,8 +267,7 @@ function CloseRoundModal({
   onDone: (seq: number) => Promise<void>;
 }) {
   const [form] = Form.useForm<{ round: string; reason?: string }>();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, submit } = useFormSubmit(form);
   const labels = useLabels();
   const { config } = useSession();
   // The usual next round: 初报 first, then 更新报 (the server decides what is allowed).
@@ -288,23 +288,14 @@ function CloseRoundModal({
         setError(null);
         onClose();
       }}
-      onOk={async () => {
-        const v = await form.validateFields();
-        setBusy(true);
-        setError(null);
-        try {
-          const r = await post<{ round: RoundSummary }>(`/api/batches/${batch}/rounds`, {
-            round: v.round,
-            ...(v.reason?.trim() ? { reason: v.reason.trim() } : {}),
-          });
-          form.resetFields();
-          await onDone(r.round.seq);
-        } catch (e) {
-          setError(e instanceof ApiError ? e.message : String(e));
-        } finally {
-          setBusy(false);
-        }
-      }}
+      onOk={submit(async (v) => {
+        const r = await post<{ round: RoundSummary }>(`/api/batches/${batch}/rounds`, {
+          round: v.round,
+          ...(v.reason?.trim() ? { reason: v.reason.trim() } : {}),
+        });
+        form.resetFields();
+        await onDone(r.round.seq);
+      })}
     >
       <Alert
         type="warning"

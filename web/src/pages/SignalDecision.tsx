@@ -1,9 +1,9 @@
 // Integrity signals (举证疑点) of photos and the reviewer's decision on each: confirm it as a finding
 // (核查发现: 虚假举证, 照片复用 …) or dismiss it, always with a reason. Used by the evidence gallery
 // of the patch page and by the review queue's list of a batch's open signals.
-import { useState } from 'react';
 import { Alert, App as AntApp, Form, Input, Modal, Radio, Space, Tag, Typography } from 'antd';
-import { ApiError, fmtTime, post } from '../api.ts';
+import { fmtTime, post } from '../api.ts';
+import { useFormSubmit } from '../submit.ts';
 import { useSession } from '../session.tsx';
 import { ActionButton } from '../ui.tsx';
 import type { Decision } from '../types.ts';
@@ -138,8 +138,7 @@ export function SignalDecisionModal({
   onDone: () => Promise<void> | void;
 }) {
   const [form] = Form.useForm<{ finding?: string; reason: string }>();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, submit } = useFormSubmit(form);
   const { message } = AntApp.useApp();
   const findings = useFindings();
   const confirm = target?.mode === 'confirm';
@@ -162,25 +161,16 @@ export function SignalDecisionModal({
         onClose();
       }}
       afterClose={() => setError(null)}
-      onOk={async () => {
-        const v = await form.validateFields();
-        setBusy(true);
-        setError(null);
-        try {
-          await post(`/api/evidence-signals/${target!.signal.id}/decision`, {
-            decision: target!.mode,
-            ...(confirm ? { finding: v.finding } : {}),
-            reason: v.reason,
-          });
-          message.success(confirm ? '已认定为核查发现' : '已排除该疑点');
-          form.resetFields();
-          await onDone();
-        } catch (e) {
-          setError(e instanceof ApiError ? e.message : String(e));
-        } finally {
-          setBusy(false);
-        }
-      }}
+      onOk={submit(async (v) => {
+        await post(`/api/evidence-signals/${target!.signal.id}/decision`, {
+          decision: target!.mode,
+          ...(confirm ? { finding: v.finding } : {}),
+          reason: v.reason,
+        });
+        message.success(confirm ? '已认定为核查发现' : '已排除该疑点');
+        form.resetFields();
+        await onDone();
+      })}
     >
       {target && (
         <Typography.Paragraph type="secondary" style={{ marginTop: 0 }}>

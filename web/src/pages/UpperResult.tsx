@@ -17,7 +17,8 @@ import {
   Typography,
 } from 'antd';
 import dayjs from 'dayjs';
-import { ApiError, fmtTime, post } from '../api.ts';
+import { fmtTime, post } from '../api.ts';
+import { useFormSubmit } from '../submit.ts';
 import { ActionButton } from '../ui.tsx';
 
 export interface UpperResult {
@@ -161,8 +162,7 @@ function RecordModal({
 }) {
   const [form] = Form.useForm<{ result: 'passed' | 'returned'; reason?: string; dueDate?: dayjs.Dayjs }>();
   const result = Form.useWatch('result', form);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, submit } = useFormSubmit(form);
   const { message } = AntApp.useApp();
   return (
     <Modal
@@ -176,28 +176,19 @@ function RecordModal({
         setError(null);
         onClose();
       }}
-      onOk={async () => {
-        const v = await form.validateFields();
-        setBusy(true);
-        setError(null);
-        try {
-          await post(`/api/patches/${patchId}/upper-result`, {
-            version,
-            result: v.result,
-            reason: v.reason?.trim() || null,
-            dueDate: v.result === 'returned' && v.dueDate ? v.dueDate.format('YYYY-MM-DD') : null,
-          });
-          message.success(
-            v.result === 'passed' ? '已登记上级审核通过' : '已登记上级退回，图斑退回责任单位修改',
-          );
-          form.resetFields();
-          await onDone();
-        } catch (e) {
-          setError(e instanceof ApiError ? e.message : String(e));
-        } finally {
-          setBusy(false);
-        }
-      }}
+      onOk={submit(async (v) => {
+        await post(`/api/patches/${patchId}/upper-result`, {
+          version,
+          result: v.result,
+          reason: v.reason?.trim() || null,
+          dueDate: v.result === 'returned' && v.dueDate ? v.dueDate.format('YYYY-MM-DD') : null,
+        });
+        message.success(
+          v.result === 'passed' ? '已登记上级审核通过' : '已登记上级退回，图斑退回责任单位修改',
+        );
+        form.resetFields();
+        await onDone();
+      })}
     >
       {error && (
         <Alert
