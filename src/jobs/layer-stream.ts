@@ -1,9 +1,11 @@
 // The reading half of a reference-layer import as a stream of chunks ready for the database: each
 // feature read, reprojected, validated (GEOS) and measured (read-areal.ts), then written straight
-// into PostgreSQL binary COPY rows for reference_features. Large deliveries are read in a worker
-// thread (layer-worker.ts), so that parsing and GEOS run on one core while the main thread only
-// loads chunks into the database (PGlite runs in the main thread) and keeps answering requests;
-// small ones are read in the main thread, where a worker's start-up would cost more than it saves.
+// into PostgreSQL binary COPY rows for reference_features. On PGlite, large deliveries are read in
+// a worker thread (layer-worker.ts), so that parsing and GEOS run on one core while the main thread
+// only loads chunks into the database (PGlite runs in the main thread) and keeps answering
+// requests; small ones are read in the main thread, where a worker's start-up would cost more than
+// it saves. import-layer.ts decides (on PostgreSQL the server process does the writing, so it
+// reads here).
 import { stat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import yauzl from 'yauzl';
@@ -72,26 +74,42 @@ export interface LayerStreamOptions extends ReadOptions {
   wantUnits: boolean;
   /** Read in a worker thread: true, false, or by the size of the delivery when undefined. */
   worker?: boolean;
-  /** Features per chunk (default 1,000; tests use small chunks). */
+  /** Features per chunk (default 500; tests use small chunks). */
   chunkRows?: number;
+  /** A chunk ends once its COPY data reaches this many bytes (default 1 MB). */
+  chunkBytes?: number;
 }
+
+/** How large chunks are, when the caller decides once it knows the delivery (LayerStream.chunks). */
+export type ChunkSizing = Pick<LayerStreamOptions, 'chunkRows' | 'chunkBytes'>;
 
 export interface LayerStream {
   meta: LayerSourceMeta;
-  /** Starts reading; chunks come in feature order. Call once. */
-  chunks(layerId: number): AsyncIterable<LayerChunk>;
+  /** Starts reading; chunks come in feature order, sized as opened or as `sizing` says. Call once. */
+  chunks(layerId: number, sizing?: ChunkSizing): AsyncIterable<LayerChunk>;
   /** Stops reading and releases the source (temporary folders of zips …). Always call it. */
   close(): Promise<void>;
   /** Whether a worker thread reads (for tests and the benchmark). */
   readonly inWorker: boolean;
+  /** Chunks read ahead of the consumer and waiting to be taken (for tests): at most MAX_AHEAD. */
+  queued(): number;
 }
 
 // A chunk is one COPY: on PGlite ~1,000 simple parcels take ~40 ms of the main thread, so the
-// server's health check never waits long; large geometries end a chunk early by size.
+// server's health check never waits long; large geometries end a chunk early by size. (A
+// PostgreSQL server loads COPYs in its own process: import-layer.ts asks for larger chunks.)
 const CHUNK_ROWS = 500;
 const CHUNK_BYTES = 1 << 20;
 /** Chunks the worker may be ahead of the database: bounds memory, keeps both cores busy. */
 export const MAX_AHEAD = 4;
+/**
+ * Index, in the Int32Array over the SharedArrayBuffer the two threads share, of the number of
+ * chunks the main thread has taken. The worker waits on it (Atomics.waitAsync) when it is
+ * MAX_AHEAD chunks ahead; taking a chunk costs the main thread an Atomics.add and a notify rather
+ * than a message to post (an acknowledgement per chunk measured 0.6 s of the main thread for
+ * 100,000 parcels on a loaded machine).
+ */
+export const TAKEN = 0;
 /** Features between two turns of the event loop when reading in the main thread. */
 const YIELD_EVERY = 200;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -140,11 +158,12 @@ export async function openLayerSourceHere(
 /** The chunks of an open source; used by the worker and by the in-thread reader alike. */
 export async function* produceChunks(
   src: ArealSource,
-  opts: Pick<LayerStreamOptions, 'encodeRows' | 'wantUnits' | 'chunkRows'>,
+  opts: Pick<LayerStreamOptions, 'encodeRows' | 'wantUnits' | 'chunkRows' | 'chunkBytes'>,
   layerId: number,
   yieldEvery = 0,
 ): AsyncGenerator<LayerChunk> {
   const chunkRows = opts.chunkRows ?? CHUNK_ROWS;
+  const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
   let read = 0;
   let imported = 0;
   let totalAreaM2 = 0;
@@ -152,7 +171,7 @@ export async function* produceChunks(
   let w: CopyWriter | null = null;
   let inChunk = 0;
   const start = (): LayerChunk => {
-    w = opts.encodeRows ? new CopyWriter(CHUNK_BYTES >> 1) : null;
+    w = opts.encodeRows ? new CopyWriter(Math.min(chunkBytes, CHUNK_BYTES) >> 1) : null;
     inChunk = 0;
     return { read, imported, totalAreaM2, refused: [], repaired: [], units: [], rows: 0, copy: null };
   };
@@ -209,7 +228,7 @@ export async function* produceChunks(
       }
       chunk.rows++;
     }
-    if (inChunk >= chunkRows || (w !== null && (w as CopyWriter).byteLength >= CHUNK_BYTES)) {
+    if (inChunk >= chunkRows || (w !== null && (w as CopyWriter).byteLength >= chunkBytes)) {
       yield finish(chunk);
       chunk = null;
     }
@@ -283,14 +302,23 @@ async function openHere(input: string, opts: LayerStreamOptions): Promise<LayerS
   return {
     meta,
     inWorker: false,
-    chunks: (layerId) => produceChunks(src, opts, layerId, YIELD_EVERY),
+    queued: () => 0,
+    chunks: (layerId, sizing) => produceChunks(src, { ...opts, ...sizing }, layerId, YIELD_EVERY),
     close: () => src.close(),
   };
 }
 
 // ---- worker transport ----------------------------------------------------------------------------
 
-export type WorkerRequest = { t: 'start'; layerId: number } | { t: 'ack' } | { t: 'stop' };
+export type WorkerRequest = { t: 'start'; layerId: number; sizing?: ChunkSizing } | { t: 'stop' };
+
+/** What a layer worker starts with (workerData.data). */
+export interface WorkerStart {
+  input: string;
+  opts: LayerStreamOptions;
+  /** Flow control shared with the main thread: an Int32Array over it, see TAKEN. */
+  flow: SharedArrayBuffer;
+}
 export type WorkerReply =
   | { t: 'open'; meta: LayerSourceMeta }
   | { t: 'chunk'; chunk: LayerChunk }
@@ -327,6 +355,12 @@ export function deserializeError(s: SerializedError): Error {
 class Inbox {
   private items: WorkerReply[] = [];
   private waiting: ((r: WorkerReply) => void) | null = null;
+  /** Chunks waiting to be taken. */
+  get chunks(): number {
+    let n = 0;
+    for (const r of this.items) if (r.t === 'chunk') n++;
+    return n;
+  }
   push(r: WorkerReply): void {
     if (this.waiting) {
       const w = this.waiting;
@@ -343,7 +377,13 @@ class Inbox {
 
 async function openInWorker(input: string, opts: LayerStreamOptions): Promise<LayerStream> {
   const { worker: _ignored, ...readOpts } = opts;
-  const worker = startThread(import.meta.url, 'layer-worker', { input, opts: readOpts });
+  const shared = new SharedArrayBuffer(4);
+  const flow = new Int32Array(shared);
+  const worker = startThread(import.meta.url, 'layer-worker', {
+    input,
+    opts: readOpts,
+    flow: shared,
+  } satisfies WorkerStart);
   const inbox = new Inbox();
   let exited = false;
   let finished = false;
@@ -396,12 +436,13 @@ async function openInWorker(input: string, opts: LayerStreamOptions): Promise<La
     throw first.t === 'error' ? deserializeError(first.error) : new Error(`layer reader: ${first.t}`);
   }
 
-  async function* chunks(layerId: number): AsyncGenerator<LayerChunk> {
-    worker.postMessage({ t: 'start', layerId } satisfies WorkerRequest);
+  async function* chunks(layerId: number, sizing?: ChunkSizing): AsyncGenerator<LayerChunk> {
+    worker.postMessage({ t: 'start', layerId, sizing } satisfies WorkerRequest);
     for (;;) {
       const r = await inbox.next();
       if (r.t === 'chunk') {
-        worker.postMessage({ t: 'ack' } satisfies WorkerRequest);
+        Atomics.add(flow, TAKEN, 1);
+        Atomics.notify(flow, TAKEN);
         // Node delivers a port's queued messages in one go, each followed by its microtasks; without
         // this turn of the event loop, writing chunk after chunk would starve timers and requests
         // for the whole import.
@@ -412,5 +453,5 @@ async function openInWorker(input: string, opts: LayerStreamOptions): Promise<La
       else throw new Error(`layer reader: unexpected ${r.t}`);
     }
   }
-  return { meta: first.meta, inWorker: true, chunks, close };
+  return { meta: first.meta, inWorker: true, queued: () => inbox.chunks, chunks, close };
 }
