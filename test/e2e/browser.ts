@@ -120,3 +120,23 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: false });
   return file;
 }
+
+/** Chooses an option of the open antd Select by its text (a string must match it whole). */
+export async function choose(page: Page, testId: string, option: string | RegExp): Promise<void> {
+  await page.getByTestId(testId).click();
+  await page
+    .locator('.ant-select-dropdown:visible .ant-select-item-option')
+    .filter({ hasText: typeof option === 'string' ? new RegExp(`^${option}$`) : option })
+    .click();
+}
+
+/** The z/x/y tile (Web Mercator) holding a lon/lat. */
+export function tileOf(lon: number, lat: number, z: number): [number, number, number] {
+  const n = 2 ** z;
+  const r = (lat * Math.PI) / 180;
+  return [
+    z,
+    Math.floor(((lon + 180) / 360) * n),
+    Math.floor(((1 - Math.asinh(Math.tan(r)) / Math.PI) / 2) * n),
+  ];
+}

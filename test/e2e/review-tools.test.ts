@@ -14,12 +14,14 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
+  choose,
   ensureWebBuild,
   launch,
   loginAs,
   screenshot,
   serveDemoCopy,
   skipWithoutChromium,
+  tileOf,
   type Running,
 } from './browser.ts';
 import { makeJpeg } from '../helpers/evidence.ts';
@@ -45,26 +47,6 @@ interface Target {
   id: number;
   jcbh: string;
   bbox: [number, number, number, number];
-}
-
-/** Chooses an option of an antd Select by its text (the dropdown that is open). */
-async function choose(page: Page, testId: string, option: RegExp): Promise<void> {
-  await page.getByTestId(testId).click();
-  await page
-    .locator('.ant-select-dropdown:visible .ant-select-item-option')
-    .filter({ hasText: option })
-    .click();
-}
-
-/** The z/x/y tile (Web Mercator) holding a lon/lat. */
-function tileOf(lon: number, lat: number, z: number): [number, number, number] {
-  const n = 2 ** z;
-  const r = (lat * Math.PI) / 180;
-  return [
-    z,
-    Math.floor(((lon + 180) / 360) * n),
-    Math.floor(((1 - Math.asinh(Math.tan(r)) / Math.PI) / 2) * n),
-  ];
 }
 
 /** A screenshot once antd's opening animation of a dialog has finished. */

@@ -11,38 +11,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import {
+  choose,
   ensureWebBuild,
   launch,
   loginAs,
   screenshot,
   serveDemoCopy,
   skipWithoutChromium,
+  tileOf,
   type Running,
 } from './browser.ts';
 import { GOOD_TIME, makeJpeg, skipWithoutExiftool, writeExif } from '../helpers/evidence.ts';
 
 const JCBH = '370306201700001'; // 丝绸路街道 (unit1's unit) in the demo district
 const REASON = '现场照片不能反映建设现状，请补拍并核实违法类型';
-
-/** Chooses an option of an antd Select by its exact text. */
-async function choose(page: Page, testId: string, option: string): Promise<void> {
-  await page.getByTestId(testId).click();
-  await page
-    .locator('.ant-select-dropdown:visible .ant-select-item-option')
-    .filter({ hasText: new RegExp(`^${option}$`) })
-    .click();
-}
-
-/** The z/x/y tile (Web Mercator) holding a lon/lat. */
-function tileOf(lon: number, lat: number, z: number): [number, number, number] {
-  const n = 2 ** z;
-  const r = (lat * Math.PI) / 180;
-  return [
-    z,
-    Math.floor(((lon + 180) / 360) * n),
-    Math.floor(((1 - Math.asinh(Math.tan(r)) / Math.PI) / 2) * n),
-  ];
-}
 
 /** Waits for the save to be confirmed; on an error shown instead, fails with it (and a screenshot). */
 async function saved(page: Page): Promise<void> {
