@@ -30,7 +30,8 @@ const REASON = '现场照片不能反映建设现状，请补拍并核实违法�
 async function saved(page: Page): Promise<void> {
   const ok = page.getByText('第 1 部分的判定已保存');
   const err = page.getByTestId('judgement-error');
-  await Promise.race([ok.waitFor(), err.waitFor()]);
+  // Generous: under a loaded CI machine the save and its toast once took longer than the default 30 s.
+  await Promise.race([ok.waitFor({ timeout: 90_000 }), err.waitFor({ timeout: 90_000 })]);
   if (await err.isVisible()) {
     await screenshot(page, 'failed-judgement');
     assert.fail(`判定未保存：${await err.textContent()}`);
