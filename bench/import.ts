@@ -403,7 +403,7 @@ try {
     );
     for (const [label, secs, cpu] of [
       ['load (Node + its modules)', 'loadSeconds', 'loadCpu'],
-      ['open the database', 'openSeconds', 'openCpu'],
+      ['open the database (reader starts meanwhile)', 'openSeconds', 'openCpu'],
       ['the import itself', 'importSeconds', 'importCpu'],
       ['close', 'closeSeconds', 'closeCpu'],
     ] as const)

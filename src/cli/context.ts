@@ -9,7 +9,9 @@ import { acquireLock, type LockInfo } from '../store/lock.ts';
 import { WeipianError } from '../domain/errors.ts';
 import { OPERATOR_HEADER, readOperatorToken } from '../server/operator-token.ts';
 import {
+  discardEarly,
   runOperatorCommand,
+  startEarly,
   type OperatorArgs,
   type OperatorCommand,
   type OperatorResult,
@@ -17,12 +19,23 @@ import {
 import type { ProgressFn } from '../jobs/progress.ts';
 import { recoverInterruptedImports } from '../jobs/recover.ts';
 
-export async function openFromConfig(config: Config = loadConfig(), migrate = true): Promise<Db> {
+/** PGlite's shared buffers for a one-shot command (the server keeps PostgreSQL's 128 MB). */
+export const COMMAND_SHARED_BUFFERS_MB = 32;
+
+export async function openFromConfig(
+  config: Config = loadConfig(),
+  migrate = true,
+  use: 'command' | 'server' = 'command',
+): Promise<Db> {
   let db: Db;
   if (config.databaseUrl) db = await openDb({ url: config.databaseUrl, migrate });
   else {
     mkdirSync(config.pgliteDir, { recursive: true });
-    db = await openDb({ dataDir: config.pgliteDir, migrate });
+    db = await openDb({
+      dataDir: config.pgliteDir,
+      migrate,
+      sharedBuffersMB: use === 'command' ? COMMAND_SHARED_BUFFERS_MB : undefined,
+    });
   }
   // Imports killed mid-way left invisible staging rows: clear those whose process is gone.
   if (migrate) await recoverInterruptedImports(db);
@@ -139,16 +152,31 @@ export async function operate<K extends OperatorCommand>(
     if (owned.kind === 'server') return remote(owned, config, name, args);
     throw busy(owned, config.dataDir, '执行该命令');
   }
-  return runOwned(
-    config,
-    owned.release,
-    (db) =>
-      runOperatorCommand(db, name, args, {
-        actor: config.actor,
-        filesDir: config.filesDir,
-        maxUnzippedBytes: config.maxUnzippedBytes,
-        onProgress,
-      }),
-    true,
-  );
+  const ctx = {
+    actor: config.actor,
+    filesDir: config.filesDir,
+    maxUnzippedBytes: config.maxUnzippedBytes,
+    onProgress,
+  };
+  let early: Awaited<ReturnType<typeof startEarly>>;
+  try {
+    early = await startEarly(name, args, ctx, config.databaseUrl ? 'postgres' : 'pglite');
+  } catch (e) {
+    owned.release();
+    throw e;
+  }
+  let ran = false;
+  try {
+    return await runOwned(
+      config,
+      owned.release,
+      (db) => {
+        ran = true;
+        return runOperatorCommand(db, name, args, { ...ctx, early });
+      },
+      true,
+    );
+  } finally {
+    if (!ran) await discardEarly(early);
+  }
 }

@@ -19,7 +19,7 @@ import { insertImport } from '../store/queries/imports.ts';
 import { appendEvent } from '../store/queries/events.ts';
 import { upsertUnit, unitKindFromName, type UnitUpsert } from '../store/queries/units.ts';
 import { summaryStart, type ReadOptions } from './read-areal.ts';
-import { openLayerStream, type UnitCandidate } from './layer-stream.ts';
+import { openLayerStream, type LayerStream, type UnitCandidate } from './layer-stream.ts';
 import { noProgress, type ProgressFn } from './progress.ts';
 
 export interface ImportLayerOptions extends ReadOptions {
@@ -34,6 +34,11 @@ export interface ImportLayerOptions extends ReadOptions {
    * on PostgreSQL never).
    */
   readInWorker?: boolean;
+  /**
+   * The delivery already being opened by openLayerImportStream (the CLI starts reading while the
+   * database opens). importLayer closes it whatever happens.
+   */
+  stream?: Promise<LayerStream>;
 }
 
 export interface LayerImportSummary {
@@ -82,34 +87,48 @@ function unitOf(f: UnitCandidate): { code: string; name: string } {
   return { code, name };
 }
 
-export async function importLayer(
-  db: Db,
+/**
+ * Opens the delivery as importLayer reads it on `engine`. On PGlite the database runs in the main
+ * thread, so a large delivery is read in a worker thread meanwhile; a PostgreSQL server loads each
+ * chunk in its own process while the main thread reads the next one, and a worker would only add
+ * its start (~0.5 s of loading modules and GEOS again) and a third busy thread (bench/import.ts,
+ * README).
+ */
+export function openLayerImportStream(
   input: string,
   opts: ImportLayerOptions,
-): Promise<LayerImportSummary> {
-  if (!isLayerType(opts.type))
-    throw new WeipianError(
-      'layer_type_unknown',
-      `未知的图层类型：${opts.type}（可选：${LAYER_TYPES.join(', ')}）`,
-    );
-  const type = opts.type;
-  const onProgress = opts.onProgress ?? noProgress;
-  // Reading, validation and encoding happen in layer-stream.ts; this function only writes the
-  // chunks it hands over, and decides. On PGlite the database runs in this thread, so a large
-  // delivery is read in a worker thread meanwhile; a PostgreSQL server loads each chunk in its own
-  // process while this thread reads the next one, and a worker would only add its start (~0.5 s
-  // of loading modules and GEOS again) and a third busy thread (bench/import.ts, README).
-  const postgres = db.engine === 'postgres';
-  const stream = await openLayerStream(input, {
+  engine: Db['engine'],
+): Promise<LayerStream> {
+  return openLayerStream(input, {
     encoding: opts.encoding,
     crs: opts.crs,
     swapXY: opts.swapXY,
     layer: opts.layer,
     maxUnzippedBytes: opts.maxUnzippedBytes,
     encodeRows: opts.dryRun !== true,
-    wantUnits: type === 'unit',
-    worker: opts.readInWorker ?? (postgres ? false : undefined),
+    wantUnits: opts.type === 'unit',
+    worker: opts.readInWorker ?? (engine === 'postgres' ? false : undefined),
   });
+}
+
+export async function importLayer(
+  db: Db,
+  input: string,
+  opts: ImportLayerOptions,
+): Promise<LayerImportSummary> {
+  if (!isLayerType(opts.type)) {
+    if (opts.stream) await (await opts.stream.catch(() => null))?.close();
+    throw new WeipianError(
+      'layer_type_unknown',
+      `未知的图层类型：${opts.type}（可选：${LAYER_TYPES.join(', ')}）`,
+    );
+  }
+  const type = opts.type;
+  const onProgress = opts.onProgress ?? noProgress;
+  // Reading, validation and encoding happen in layer-stream.ts; this function only writes the
+  // chunks it hands over, and decides.
+  const postgres = db.engine === 'postgres';
+  const stream = await (opts.stream ?? openLayerImportStream(input, opts, db.engine));
   const src = stream.meta;
   const summary: LayerImportSummary = {
     type,

@@ -100,8 +100,11 @@ export interface LayerStream {
 // PostgreSQL server loads COPYs in its own process: import-layer.ts asks for larger chunks.)
 const CHUNK_ROWS = 500;
 const CHUNK_BYTES = 1 << 20;
-/** Chunks the worker may be ahead of the database: bounds memory, keeps both cores busy. */
-export const MAX_AHEAD = 4;
+/**
+ * Chunks the worker may be ahead of the database: bounds memory (~16,000 simple parcels, ~6 MB),
+ * keeps both cores busy, and lets the worker read this far while the database is still opening.
+ */
+export const MAX_AHEAD = 32;
 /**
  * Index, in the Int32Array over the SharedArrayBuffer the two threads share, of the number of
  * chunks the main thread has taken. The worker waits on it (Atomics.waitAsync) when it is
@@ -162,8 +165,9 @@ export async function* produceChunks(
   layerId: number,
   yieldEvery = 0,
 ): AsyncGenerator<LayerChunk> {
-  const chunkRows = opts.chunkRows ?? CHUNK_ROWS;
-  const chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
+  // Read as each chunk begins: a worker learns the sizing only once the import starts (layer-worker.ts).
+  let chunkRows = CHUNK_ROWS;
+  let chunkBytes = CHUNK_BYTES;
   let read = 0;
   let imported = 0;
   let totalAreaM2 = 0;
@@ -171,6 +175,8 @@ export async function* produceChunks(
   let w: CopyWriter | null = null;
   let inChunk = 0;
   const start = (): LayerChunk => {
+    chunkRows = opts.chunkRows ?? CHUNK_ROWS;
+    chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
     w = opts.encodeRows ? new CopyWriter(Math.min(chunkBytes, CHUNK_BYTES) >> 1) : null;
     inChunk = 0;
     return { read, imported, totalAreaM2, refused: [], repaired: [], units: [], rows: 0, copy: null };

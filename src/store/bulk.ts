@@ -2,7 +2,7 @@
 // for large loads (a 100,000-feature layer). COPY skips SQL parsing, parameter binding and text
 // parsing of every value; on PGlite it cut the CPU of loading reference features by about 40 %
 // against 250-row INSERTs (bench/import.ts, README Performance).
-import type { Queryable } from './db.ts';
+import type { CopyOptions, Queryable } from './db.ts';
 
 /** Multi-row INSERT in chunks that stay below PostgreSQL's 65,535-parameter limit. */
 export async function insertRows(
@@ -184,6 +184,30 @@ export function decodeCopyBinary(data: Uint8Array, types: readonly CopyType[]): 
 }
 
 /**
+ * Sets int4 column `column` of every row of binary COPY data to `value`, in place: a reader thread
+ * encodes a layer's rows before the layer has its id (jobs/layer-worker.ts).
+ */
+export function setInt4Column(data: Uint8Array, column: number, value: number): void {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let o = HEADER_BYTES;
+  for (;;) {
+    const n = view.getInt16(o);
+    o += 2;
+    if (n === -1) return;
+    if (column >= n) throw copyInvalid(`row of ${n} fields has no column ${column}`);
+    for (let i = 0; i < n; i++) {
+      const len = view.getInt32(o);
+      o += 4;
+      if (i === column) {
+        if (len !== 4) throw copyInvalid(`column ${column} is not int4`);
+        view.setInt32(o, value);
+      }
+      if (len > 0) o += len;
+    }
+  }
+}
+
+/**
  * Loads binary COPY data (CopyWriter) into table: by COPY when the connection offers it, else
  * (a wrapped Queryable, e.g. a test's fault injector) by the equivalent multi-row INSERTs.
  */
@@ -192,9 +216,10 @@ export async function copyRows(
   table: string,
   columns: readonly CopyColumn[],
   data: Uint8Array,
+  opts?: CopyOptions,
 ): Promise<void> {
   const names = columns.map((c) => c.name);
-  if (q.copyBinary) return q.copyBinary(table, names, data);
+  if (q.copyBinary) return q.copyBinary(table, names, data, opts);
   const rows = decodeCopyBinary(
     data,
     columns.map((c) => c.type),

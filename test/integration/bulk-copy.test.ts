@@ -4,7 +4,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines, freshDb, type TestDb } from '../helpers/db.ts';
-import { CopyWriter, copyRows, decodeCopyBinary, type CopyColumn } from '../../src/store/bulk.ts';
+import {
+  CopyWriter,
+  copyRows,
+  decodeCopyBinary,
+  setInt4Column,
+  type CopyColumn,
+} from '../../src/store/bulk.ts';
 import type { Queryable } from '../../src/store/db.ts';
 
 const COLUMNS: CopyColumn[] = [
@@ -78,6 +84,20 @@ describe('binary COPY writer (no database)', () => {
     assert.throws(() => decodeCopyBinary(data.subarray(0, data.length - 3), ['int4']), /malformed/);
     assert.throws(() => decodeCopyBinary(data, ['int4', 'text']), /5 fields, expected 2/);
   });
+
+  it('sets one int4 column of every row in place, and refuses a column that is not int4', () => {
+    const data = write(ROWS);
+    setInt4Column(data, 0, 42);
+    assert.deepEqual(
+      decodeCopyBinary(
+        data,
+        COLUMNS.map((c) => c.type),
+      ),
+      ROWS.map((r) => [42, r.label, r.attrs, r.blob, r.x]),
+    );
+    assert.throws(() => setInt4Column(data, 1, 7), /not int4/);
+    assert.throws(() => setInt4Column(data, 5, 7), /no column 5/);
+  });
 });
 
 for (const engine of engines()) {
@@ -144,6 +164,42 @@ for (const engine of engines()) {
       assert.deepEqual(await read(t.db), before);
       // The same pooled connections still answer.
       for (let i = 0; i < 10; i++) assert.equal((await t.db.query('SELECT 1 AS one'))[0]!.one, 1);
+    });
+
+    it('checks foreign keys again right after a COPY whose references the caller vouched for', async () => {
+      await t.db.exec(`CREATE TABLE bulk_parent (id integer PRIMARY KEY);
+        INSERT INTO bulk_parent VALUES (1);
+        CREATE TABLE bulk_child (parent integer NOT NULL REFERENCES bulk_parent (id), n integer)`);
+      const child = (parent: number, n: number) => new CopyWriter().row(2).int4(parent).int4(n).finish();
+      const cols: CopyColumn[] = [
+        { name: 'parent', type: 'int4' },
+        { name: 'n', type: 'int4' },
+      ];
+      const orphan = /foreign key/;
+      // Vouched-for rows load, outside a transaction and inside one …
+      await copyRows(t.db, 'bulk_child', cols, child(1, 1), { referencesKnown: true });
+      let inTransaction = 'not reached';
+      await t.db
+        .transaction(async (tx) => {
+          await copyRows(tx, 'bulk_child', cols, child(1, 2), { referencesKnown: true });
+          // … and the rest of that transaction is checked as before.
+          inTransaction = await tx.query('INSERT INTO bulk_child VALUES (2, 3)').then(
+            () => 'accepted',
+            (e: unknown) => String(e),
+          );
+        })
+        .catch(() => undefined);
+      assert.match(inTransaction, orphan);
+      await assert.rejects(t.db.query('INSERT INTO bulk_child VALUES (2, 4)'), orphan);
+      await assert.rejects(copyRows(t.db, 'bulk_child', cols, child(2, 5)), orphan);
+      const { role } = (
+        await t.db.query<{ role: string }>("SELECT current_setting('session_replication_role') AS role")
+      )[0]!;
+      assert.equal(role, 'origin');
+      assert.deepEqual(
+        (await t.db.query<{ n: number }>('SELECT n FROM bulk_child ORDER BY n')).map((r) => r.n),
+        [1],
+      );
     });
   });
 }

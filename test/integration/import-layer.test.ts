@@ -8,7 +8,9 @@ import path from 'node:path';
 import { engines, freshDb, type TestDb } from '../helpers/db.ts';
 import { writeShapefile, skipWithoutOgr, rect } from '../helpers/ogr.ts';
 import { square, gaussToEllipsoid, DELIVERY_LAT } from '../helpers/delivery.ts';
-import { importLayer, type ImportLayerOptions } from '../../src/jobs/import-layer.ts';
+import { importLayer, openLayerImportStream, type ImportLayerOptions } from '../../src/jobs/import-layer.ts';
+import type { LayerStream } from '../../src/jobs/layer-stream.ts';
+import { discardEarly, runOperatorCommand, startEarly } from '../../src/services/operator.ts';
 import { currentLayers, listLayers } from '../../src/store/queries/layers.ts';
 import { listUnits } from '../../src/store/queries/units.ts';
 import { isWeipianError } from '../../src/domain/errors.ts';
@@ -132,6 +134,57 @@ for (const engine of engines()) {
         );
         assert.deepEqual(await tableCounts(t.db), before);
       }
+    });
+
+    it('closes a delivery opened while the database opened, whether the import runs or not', async () => {
+      const files = await writeShapefile(
+        dir,
+        [
+          {
+            properties: { DLMC: '水田' },
+            geometry: { type: 'Polygon', coordinates: [square(39571000, 4063000, 40)] },
+          },
+        ],
+        { name: 'ahead', lco: ['ENCODING=CP936'] },
+      );
+      // A stream that counts its closes, opened as the CLI opens it (services/operator.ts startEarly).
+      const closes: string[] = [];
+      const counted = async (what: string, stream: Promise<LayerStream>) => {
+        const s = await stream;
+        const close = s.close;
+        return { ...s, close: () => (closes.push(what), close()) };
+      };
+      const ctx = { actor: 'tester', filesDir: dir, maxUnzippedBytes: 1 << 24 };
+      const args = { file: files.shp, type: 'land-use', readInWorker: true };
+      // The import runs, in a worker opened ahead, and closes the stream when done.
+      const ran = await counted(
+        'imported',
+        openLayerImportStream(files.shp, { ...args, ...opts('land-use') }, t.db.engine),
+      );
+      const s = await runOperatorCommand(t.db, 'import.layer', args, {
+        ...ctx,
+        early: { layerStream: Promise.resolve(ran) },
+      });
+      assert.equal(s.imported, 1);
+      // An unknown type is refused before anything is written, and the stream is closed too.
+      const bad = await counted(
+        'refused',
+        openLayerImportStream(files.shp, { ...args, ...opts('parcels') }, t.db.engine),
+      );
+      await assert.rejects(
+        runOperatorCommand(
+          t.db,
+          'import.layer',
+          { ...args, type: 'parcels' },
+          { ...ctx, early: { layerStream: Promise.resolve(bad) } },
+        ),
+        (e: unknown) => isWeipianError(e) && e.code === 'layer_type_unknown',
+      );
+      // A command that never runs (the database did not open) releases what was started for it.
+      const early = await startEarly('import.layer', args, ctx, t.db.engine);
+      const unused = await counted('discarded', early!.layerStream!);
+      await discardEarly({ layerStream: Promise.resolve(unused) });
+      assert.deepEqual(closes, ['imported', 'refused', 'discarded']);
     });
   });
 }

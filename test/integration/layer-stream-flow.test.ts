@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeShapefile, skipWithoutOgr, type FixtureFeature } from '../helpers/ogr.ts';
 import { square } from '../helpers/delivery.ts';
 import { MAX_AHEAD, openLayerStream } from '../../src/jobs/layer-stream.ts';
+import { decodeCopyBinary } from '../../src/store/bulk.ts';
+import { FEATURE_COPY_COLUMNS } from '../../src/store/queries/layers.ts';
 
 const parcels = (n: number): FixtureFeature[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -28,7 +30,8 @@ describe('the layer worker’s flow control', { skip: skipWithoutOgr() }, () => 
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('stays MAX_AHEAD chunks ahead of a slow consumer, then hands over every chunk in order', async () => {
-    const f = await writeShapefile(dir, parcels(30), { name: '地类', lco: ['ENCODING=CP936'] });
+    const n = MAX_AHEAD + 20;
+    const f = await writeShapefile(dir, parcels(n), { name: '地类', lco: ['ENCODING=CP936'] });
     const s = await openLayerStream(f.shp, {
       maxUnzippedBytes: 1 << 24,
       encodeRows: true,
@@ -52,7 +55,7 @@ describe('the layer worker’s flow control', { skip: skipWithoutOgr() }, () => 
       }
       assert.deepEqual(
         reads,
-        Array.from({ length: 30 }, (_, i) => i + 1),
+        Array.from({ length: n }, (_, i) => i + 1),
       );
     } finally {
       await s.close();
@@ -60,7 +63,7 @@ describe('the layer worker’s flow control', { skip: skipWithoutOgr() }, () => 
   });
 
   it('stops a worker that waits for room when the consumer gives up', async () => {
-    const f = await writeShapefile(dir, parcels(30), { name: '停止', lco: ['ENCODING=CP936'] });
+    const f = await writeShapefile(dir, parcels(MAX_AHEAD + 20), { name: '停止', lco: ['ENCODING=CP936'] });
     const s = await openLayerStream(f.shp, {
       maxUnzippedBytes: 1 << 24,
       encodeRows: true,
@@ -75,5 +78,39 @@ describe('the layer worker’s flow control', { skip: skipWithoutOgr() }, () => 
     const t0 = performance.now();
     await s.close(); // the worker is parked in Atomics.waitAsync: the stop must wake it
     assert.ok(performance.now() - t0 < 5_000, 'closed without waiting for the 10 s termination');
+  });
+
+  it('reads ahead while the import has not started, and gives those rows the layer id it starts with', async () => {
+    const f = await writeShapefile(dir, parcels(2 * MAX_AHEAD + 5), {
+      name: '预读',
+      lco: ['ENCODING=CP936'],
+    });
+    const s = await openLayerStream(f.shp, {
+      maxUnzippedBytes: 1 << 24,
+      encodeRows: true,
+      wantUnits: false,
+      chunkRows: 1,
+      worker: true,
+    });
+    try {
+      await sleep(1_000); // the database opening: the worker reads its first MAX_AHEAD chunks meanwhile
+      const indexes: number[] = [];
+      const layerIds = new Set<unknown>();
+      for await (const c of s.chunks(4321))
+        for (const row of decodeCopyBinary(
+          c.copy!,
+          FEATURE_COPY_COLUMNS.map((col) => col.type),
+        )) {
+          layerIds.add(row[0]);
+          indexes.push(row[1] as number);
+        }
+      assert.deepEqual([...layerIds], [4321]);
+      assert.deepEqual(
+        indexes,
+        Array.from({ length: 2 * MAX_AHEAD + 5 }, (_, i) => i),
+      );
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -43,7 +43,7 @@ export function serveCommand(program: Command): void {
           );
         operator = { token: writeOperatorToken(config.dataDir), release: lock.release };
       }
-      const db = await openFromConfig(config);
+      const db = await openFromConfig(config, true, 'server');
       // A new installation gets one administrator; its one-time password is printed below, once.
       let demo: DemoLoadResult | undefined;
       if (opts.demo) {

@@ -10,6 +10,7 @@ import { m007Analysis } from './007_analysis.ts';
 import { m008Evidence } from './008_evidence.ts';
 import { m009Workflow } from './009_workflow.ts';
 import { m010AnalysisJobs } from './010_analysis_jobs.ts';
+import { m011FeatureBboxSpgist } from './011_feature_bbox_spgist.ts';
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const migrations: Migration[] = [
   m008Evidence,
   m009Workflow,
   m010AnalysisJobs,
+  m011FeatureBboxSpgist,
 ];

@@ -1,7 +1,7 @@
 // Query module for reference layers (参考图层) and their features. Each import of a type makes a new
 // version; the highest version of a type is the one in force.
 import type { Queryable } from '../db.ts';
-import { CopyWriter, copyRows, type CopyColumn } from '../bulk.ts';
+import { copyRows, type CopyColumn } from '../bulk.ts';
 import { markStaleForLayer } from './analysis.ts';
 
 export const LAYER_TYPES = [
@@ -142,16 +142,6 @@ export async function stagingLayers(
   return q.query("SELECT * FROM reference_layers WHERE status = 'staging' ORDER BY id");
 }
 
-export interface NewFeature {
-  featureIndex: number;
-  attributesJson: string;
-  geom: Uint8Array;
-  geomRepaired: Uint8Array | null;
-  validityIssue: string | null;
-  areaM2: number;
-  bbox: { minx: number; miny: number; maxx: number; maxy: number };
-}
-
 /** reference_features as loaded by COPY (store/bulk.ts): the import writes rows in this order. */
 export const FEATURE_COPY_COLUMNS: readonly CopyColumn[] = [
   { name: 'layer_id', type: 'int4' },
@@ -167,28 +157,13 @@ export const FEATURE_COPY_COLUMNS: readonly CopyColumn[] = [
   { name: 'maxy', type: 'float8' },
 ];
 
-/** Loads binary COPY rows written in FEATURE_COPY_COLUMNS order (jobs/layer-stream.ts). */
+/**
+ * Loads binary COPY rows written in FEATURE_COPY_COLUMNS order (jobs/layer-stream.ts) into a
+ * layer the caller created and holds (a staging layer, or one inserted in the same transaction):
+ * the rows' layer exists, so PGlite may skip the foreign-key check of every row (db.ts CopyOptions).
+ */
 export async function copyFeatures(q: Queryable, data: Uint8Array): Promise<void> {
-  await copyRows(q, 'reference_features', FEATURE_COPY_COLUMNS, data);
-}
-
-export async function insertFeatures(q: Queryable, layerId: number, features: NewFeature[]): Promise<void> {
-  if (features.length === 0) return;
-  const w = new CopyWriter();
-  for (const f of features)
-    w.row(FEATURE_COPY_COLUMNS.length)
-      .int4(layerId)
-      .int4(f.featureIndex)
-      .text(f.attributesJson)
-      .bytea(f.geom)
-      .bytea(f.geomRepaired)
-      .text(f.validityIssue)
-      .float8(f.areaM2)
-      .float8(f.bbox.minx)
-      .float8(f.bbox.miny)
-      .float8(f.bbox.maxx)
-      .float8(f.bbox.maxy);
-  await copyFeatures(q, w.finish());
+  await copyRows(q, 'reference_features', FEATURE_COPY_COLUMNS, data, { referencesKnown: true });
 }
 
 /** The layers in force: the latest version of each type. */

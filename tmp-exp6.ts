@@ -1,0 +1,10 @@
+import { PGlite } from '@electric-sql/pglite';
+const dir = '/tmp/exp/opendb';
+const base = ['--single','-F','-O','-j','-c','search_path=public','-c','exit_on_error=false','-c','log_checkpoints=false','-c','max_worker_processes=0','-c','max_parallel_workers=0','-c','max_parallel_workers_per_gather=0','-c','io_method=sync','-c','max_parallel_maintenance_workers=0'];
+const sb = process.argv[2];
+const t0 = performance.now(); const c0 = process.cpuUsage();
+const pgl = await PGlite.create({ dataDir: dir, startParams: sb ? [...base, '-c', `shared_buffers=${sb}`] : undefined });
+const t1 = performance.now(); const c = process.cpuUsage(c0);
+await pgl.query('select 1');
+console.log(sb ?? 'default', ((t1 - t0) / 1000).toFixed(2), 's', ((c.user + c.system) / 1e6).toFixed(2), 'cpu', (await pgl.query("select current_setting('shared_buffers') s")).rows[0], 'rss', (process.memoryUsage().rss/1e6).toFixed(0));
+await pgl.close();
