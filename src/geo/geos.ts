@@ -5,7 +5,6 @@
 // The exception is `raw`: GEOS geometries held by pointer for the overlay engine (overlay.ts),
 // which keeps prepared geometries alive across many calls and must destroy what it creates.
 
-import initGeosJs from 'geos-wasm';
 import type { Areal, PolygonCoords, Position } from './geometry.ts';
 import { WeipianError } from '../domain/errors.ts';
 import { wkbSize, writeWkb } from './wkb.ts';
@@ -147,6 +146,9 @@ export function initGeos(): Promise<Geos> {
 }
 
 async function createGeos(): Promise<Geos> {
+  // Loaded here, not at the top: its 2.6 MB module (the WASM inside) would cost every process that
+  // imports this one, needed or not.
+  const { default: initGeosJs } = await import('geos-wasm');
   const api = (await initGeosJs()) as unknown as GeosC;
   const M = api.Module;
 
