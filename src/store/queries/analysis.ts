@@ -248,6 +248,11 @@ export async function analysisCounts(
  * layer of its type, and those whose patch box meets a feature of the new version or of the
  * version the result used (the search box grows by `marginDeg` so that licence tolerances and
  * edge-touching features count). Call in the publishing transaction. Returns how many were marked.
+ *
+ * `layer_id + 0` keeps the (layer_id, feature_index) index out of the plan: without statistics
+ * (PGlite never gathers any; a server before autovacuum has) the planner ANDed it with the box
+ * index, reading every feature id of both versions for each patch — 5,000 patches against two
+ * 100,000-feature versions took 36–50 s on PGlite and 23 s on PostgreSQL, and 0.3–0.65 s so.
  */
 export async function markStaleForLayer(q: Queryable, layer: LayerRow, marginDeg = 0.001): Promise<number> {
   const reason = `${LAYER_TYPE_LABELS[layer.type]}图层更新为第 ${layer.version} 版`;
@@ -258,7 +263,7 @@ export async function markStaleForLayer(q: Queryable, layer: LayerRow, marginDeg
        AND (r.layer_ids ->> $1::text) IS DISTINCT FROM $2::text
        AND (NOT (r.layer_ids ? $1::text) OR EXISTS (
          SELECT 1 FROM reference_features f
-         WHERE f.layer_id IN ($2::int, (r.layer_ids ->> $1::text)::int)
+         WHERE f.layer_id + 0 IN ($2::int, (r.layer_ids ->> $1::text)::int)
            AND box(point(f.minx, f.miny), point(f.maxx, f.maxy))
                && box(point(p.minx - $4, p.miny - $4), point(p.maxx + $4, p.maxy + $4))))
      RETURNING r.patch_id`,

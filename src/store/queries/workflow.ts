@@ -582,11 +582,14 @@ export interface GeomRow {
   geom_repaired: Uint8Array | null;
 }
 
-/** Approval cover near a box: features of the current published approval-type layers. */
+/**
+ * Approval cover near a box: features of the current published approval-type layers. The box index
+ * alone finds them (`layer_id + 0`: see markStaleForLayer in analysis.ts).
+ */
 export async function approvalCoverNear(q: Queryable, types: readonly string[], b: Box): Promise<GeomRow[]> {
   return q.query<GeomRow>(
     `SELECT f.id, f.geom, f.geom_repaired FROM reference_features f
-     WHERE f.layer_id IN (SELECT DISTINCT ON (type) id FROM reference_layers
+     WHERE f.layer_id + 0 IN (SELECT DISTINCT ON (type) id FROM reference_layers
                           WHERE status = 'published' AND type = ANY($1::text[]) ORDER BY type, version DESC)
        AND box(point(f.minx, f.miny), point(f.maxx, f.maxy)) && box(point($2, $3), point($4, $5))
      ORDER BY f.id`,
