@@ -22,6 +22,18 @@ const parcels = (n: number): FixtureFeature[] =>
     },
   }));
 
+/** n parcels as a GBK Shapefile, opened in a worker thread that reads one feature per chunk. */
+async function streamOf(dir: string, name: string, n: number) {
+  const f = await writeShapefile(dir, parcels(n), { name, lco: ['ENCODING=CP936'] });
+  return openLayerStream(f.shp, {
+    maxUnzippedBytes: 1 << 24,
+    encodeRows: true,
+    wantUnits: false,
+    chunkRows: 1,
+    worker: true,
+  });
+}
+
 describe('the layer worker’s flow control', { skip: skipWithoutOgr() }, () => {
   let dir: string;
   before(async () => {
@@ -31,14 +43,7 @@ describe('the layer worker’s flow control', { skip: skipWithoutOgr() }, () => 
 
   it('stays MAX_AHEAD chunks ahead of a slow consumer, then hands over every chunk in order', async () => {
     const n = MAX_AHEAD + 20;
-    const f = await writeShapefile(dir, parcels(n), { name: '地类', lco: ['ENCODING=CP936'] });
-    const s = await openLayerStream(f.shp, {
-      maxUnzippedBytes: 1 << 24,
-      encodeRows: true,
-      wantUnits: false,
-      chunkRows: 1,
-      worker: true,
-    });
+    const s = await streamOf(dir, '地类', n);
     try {
       assert.equal(s.inWorker, true);
       const it = s.chunks(7)[Symbol.asyncIterator]();
@@ -63,14 +68,7 @@ describe('the layer worker’s flow control', { skip: skipWithoutOgr() }, () => 
   });
 
   it('stops a worker that waits for room when the consumer gives up', async () => {
-    const f = await writeShapefile(dir, parcels(MAX_AHEAD + 20), { name: '停止', lco: ['ENCODING=CP936'] });
-    const s = await openLayerStream(f.shp, {
-      maxUnzippedBytes: 1 << 24,
-      encodeRows: true,
-      wantUnits: false,
-      chunkRows: 1,
-      worker: true,
-    });
+    const s = await streamOf(dir, '停止', MAX_AHEAD + 20);
     const it = s.chunks(7)[Symbol.asyncIterator]();
     await it.next();
     const deadline = Date.now() + 20_000;
@@ -81,17 +79,7 @@ describe('the layer worker’s flow control', { skip: skipWithoutOgr() }, () => 
   });
 
   it('reads ahead while the import has not started, and gives those rows the layer id it starts with', async () => {
-    const f = await writeShapefile(dir, parcels(2 * MAX_AHEAD + 5), {
-      name: '预读',
-      lco: ['ENCODING=CP936'],
-    });
-    const s = await openLayerStream(f.shp, {
-      maxUnzippedBytes: 1 << 24,
-      encodeRows: true,
-      wantUnits: false,
-      chunkRows: 1,
-      worker: true,
-    });
+    const s = await streamOf(dir, '预读', 2 * MAX_AHEAD + 5);
     try {
       await sleep(1_000); // the database opening: the worker reads its first MAX_AHEAD chunks meanwhile
       const indexes: number[] = [];
