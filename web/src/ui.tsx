@@ -1,7 +1,8 @@
 // Small shared pieces: coloured tags whose hover text explains the word (status words are the
-// most misread thing in such systems), due-date cells, and buttons that say why they are disabled.
+// most misread thing in such systems), due-date cells, buttons that say why they are disabled, and
+// the server's message above a form that failed.
 import type { ReactNode } from 'react';
-import { Button, Tag, Tooltip, type ButtonProps } from 'antd';
+import { Alert, Button, Tag, Tooltip, type ButtonProps } from 'antd';
 import { useSession } from './session.tsx';
 import type { Decision } from './types.ts';
 
@@ -136,4 +137,18 @@ export function ActionButton({
 export function DeniedNote({ decision }: { decision: { allow: boolean; message?: string } }) {
   if (decision.allow || !decision.message) return null;
   return <div style={{ color: '#8c8c8c', fontSize: 12, marginTop: 4 }}>{decision.message}</div>;
+}
+
+/** The server's (Chinese) message when a form's request failed; nothing otherwise. */
+export function ErrorAlert({
+  error,
+  testId,
+  gap = 12,
+}: {
+  error: string | null;
+  testId: string;
+  gap?: number;
+}) {
+  if (!error) return null;
+  return <Alert type="error" showIcon message={error} style={{ marginBottom: gap }} data-testid={testId} />;
 }

@@ -33,7 +33,7 @@ import { ApiError, fmtMu, get, post } from '../api.ts';
 import { useFormSubmit } from '../submit.ts';
 import { usePolicy, useSession } from '../session.tsx';
 import type { Unit, WorkItem } from '../types.ts';
-import { ActionButton, DeniedNote, useLabels } from '../ui.tsx';
+import { ActionButton, DeniedNote, ErrorAlert, useLabels } from '../ui.tsx';
 import { geodesicArea } from '../measure.ts';
 
 /** The sources a drawn patch may have (satellite patches only come from the Ministry's delivery). */
@@ -304,15 +304,7 @@ export function DrawPatch({
                   message="创建后系统按实际重叠面积自动关联这些图斑：重叠部分只计一次，不会重复统计。"
                 />
               )}
-              {error && (
-                <Alert
-                  type="error"
-                  showIcon
-                  message={error}
-                  style={{ marginBottom: 12 }}
-                  data-testid="create-patch-error"
-                />
-              )}
+              <ErrorAlert error={error} testId="create-patch-error" />
               <Form form={form} layout="vertical" preserve={false}>
                 <Form.Item
                   name="source"

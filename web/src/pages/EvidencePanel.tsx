@@ -4,7 +4,6 @@
 // of what that part still lacks; reviewers confirm or dismiss each signal with a reason.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import {
-  Alert,
   App as AntApp,
   Button,
   Card,
@@ -19,7 +18,7 @@ import {
 } from 'antd';
 import { CheckCircleOutlined, ExclamationCircleOutlined, UploadOutlined } from '@ant-design/icons';
 import { ApiError, api, fmtMu, fmtTime, get } from '../api.ts';
-import { ActionButton } from '../ui.tsx';
+import { ActionButton, ErrorAlert } from '../ui.tsx';
 import type { Decision } from '../types.ts';
 import { SignalDecisionModal, SignalView, type Signal } from './SignalDecision.tsx';
 
@@ -265,15 +264,7 @@ export function EvidencePanel({
 
   return (
     <div data-testid="evidence">
-      {error && (
-        <Alert
-          type="error"
-          showIcon
-          message={error}
-          style={{ marginBottom: 12 }}
-          data-testid="evidence-error"
-        />
-      )}
+      <ErrorAlert error={error} testId="evidence-error" />
       <Space wrap style={{ marginBottom: 12 }}>
         {split && (
           <Select

@@ -3,22 +3,11 @@
 // handling mode with its reason code and written reason. The server checks again; a field it
 // names in its answer is marked on the form.
 import { useEffect, useMemo, useState } from 'react';
-import {
-  Alert,
-  App as AntApp,
-  Button,
-  DatePicker,
-  Form,
-  Input,
-  InputNumber,
-  Radio,
-  Select,
-  Typography,
-} from 'antd';
+import { App as AntApp, Button, DatePicker, Form, Input, InputNumber, Radio, Select, Typography } from 'antd';
 import dayjs from 'dayjs';
 import { ApiError, put } from '../api.ts';
 import type { Decision } from '../types.ts';
-import { DeniedNote } from '../ui.tsx';
+import { DeniedNote, ErrorAlert } from '../ui.tsx';
 
 export interface RuleField {
   id: string;
@@ -172,15 +161,7 @@ export function JudgementPanel({
 
   return (
     <Form form={f} layout="vertical" disabled={disabled} data-testid={`judgement-form-${part.no}`}>
-      {error && (
-        <Alert
-          type="error"
-          showIcon
-          message={error}
-          style={{ marginBottom: 12 }}
-          data-testid="judgement-error"
-        />
-      )}
+      <ErrorAlert error={error} testId="judgement-error" />
       <Form.Item name="verdict" label="判定" rules={[{ required: true, message: '请选择判定' }]}>
         <Select
           placeholder="选择判定"

@@ -1,7 +1,8 @@
 import { useState } from 'react';
-import { Alert, Button, Card, Form, Input, Typography } from 'antd';
+import { Button, Card, Form, Input, Typography } from 'antd';
 import { LockOutlined, UserOutlined } from '@ant-design/icons';
 import { ApiError, post } from '../api.ts';
+import { ErrorAlert } from '../ui.tsx';
 
 export function LoginPage({ onLogin }: { onLogin: () => Promise<void> }) {
   const [error, setError] = useState<string | null>(null);
@@ -9,7 +10,7 @@ export function LoginPage({ onLogin }: { onLogin: () => Promise<void> }) {
   return (
     <div
       style={{
-        minHeight: '100%',
+        minHeight: '100vh',
         display: 'flex',
         alignItems: 'center',
         justifyContent: 'center',
@@ -23,15 +24,7 @@ export function LoginPage({ onLogin }: { onLogin: () => Promise<void> }) {
         <Typography.Paragraph type="secondary" style={{ textAlign: 'center' }}>
           土地矿产卫片执法 · 核查、举证、审核一张图
         </Typography.Paragraph>
-        {error && (
-          <Alert
-            type="error"
-            showIcon
-            message={error}
-            style={{ marginBottom: 16 }}
-            data-testid="login-error"
-          />
-        )}
+        <ErrorAlert error={error} testId="login-error" gap={16} />
         <Form
           layout="vertical"
           onFinish={async (v: { username: string; password: string }) => {

@@ -32,7 +32,7 @@ import { ApiError, api, fmtMu, fmtTime, get, post } from '../api.ts';
 import { useFormSubmit } from '../submit.ts';
 import { usePolicy, useSession } from '../session.tsx';
 import type { Unit, WorkList } from '../types.ts';
-import { ActionButton, DeniedNote, StateTag, VERDICT_COLORS, useLabels } from '../ui.tsx';
+import { ActionButton, DeniedNote, ErrorAlert, StateTag, useLabels, VERDICT_COLORS } from '../ui.tsx';
 
 interface FigureRow {
   unitCode: string | null;
@@ -318,15 +318,7 @@ function CloseRoundModal({
           </div>
         }
       />
-      {error && (
-        <Alert
-          type="error"
-          showIcon
-          message={error}
-          style={{ marginBottom: 12 }}
-          data-testid="close-round-error"
-        />
-      )}
+      <ErrorAlert error={error} testId="close-round-error" />
       <Form form={form} layout="vertical" initialValues={{ round: next }} preserve={false}>
         <Form.Item name="round" label="轮次" rules={[{ required: true, message: '请选择轮次' }]}>
           <Radio.Group data-testid="round-kind">

@@ -1,11 +1,11 @@
 // Integrity signals (举证疑点) of photos and the reviewer's decision on each: confirm it as a finding
 // (核查发现: 虚假举证, 照片复用 …) or dismiss it, always with a reason. Used by the evidence gallery
 // of the patch page and by the review queue's list of a batch's open signals.
-import { Alert, App as AntApp, Form, Input, Modal, Radio, Space, Tag, Typography } from 'antd';
+import { App as AntApp, Form, Input, Modal, Radio, Space, Tag, Typography } from 'antd';
 import { fmtTime, post } from '../api.ts';
 import { useFormSubmit } from '../submit.ts';
 import { useSession } from '../session.tsx';
-import { ActionButton } from '../ui.tsx';
+import { ActionButton, ErrorAlert } from '../ui.tsx';
 import type { Decision } from '../types.ts';
 
 export interface Signal {
@@ -177,15 +177,7 @@ export function SignalDecisionModal({
           {target.signal.message}
         </Typography.Paragraph>
       )}
-      {error && (
-        <Alert
-          type="error"
-          showIcon
-          message={error}
-          style={{ marginBottom: 12 }}
-          data-testid="signal-error"
-        />
-      )}
+      <ErrorAlert error={error} testId="signal-error" />
       <Form form={form} layout="vertical" preserve={false}>
         {confirm && (
           <Form.Item

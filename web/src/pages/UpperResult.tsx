@@ -3,23 +3,11 @@
 // the file and row), and recording one — the button disabled with the workflow's reason otherwise.
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
-import {
-  Alert,
-  App as AntApp,
-  Card,
-  DatePicker,
-  Form,
-  Input,
-  Modal,
-  Radio,
-  Space,
-  Tag,
-  Typography,
-} from 'antd';
+import { App as AntApp, Card, DatePicker, Form, Input, Modal, Radio, Space, Tag, Typography } from 'antd';
 import dayjs from 'dayjs';
 import { fmtTime, post } from '../api.ts';
 import { useFormSubmit } from '../submit.ts';
-import { ActionButton } from '../ui.tsx';
+import { ActionButton, ErrorAlert } from '../ui.tsx';
 
 export interface UpperResult {
   result: 'passed' | 'returned';
@@ -190,15 +178,7 @@ function RecordModal({
         await onDone();
       })}
     >
-      {error && (
-        <Alert
-          type="error"
-          showIcon
-          message={error}
-          style={{ marginBottom: 12 }}
-          data-testid="upper-record-error"
-        />
-      )}
+      <ErrorAlert error={error} testId="upper-record-error" />
       <Form
         form={form}
         layout="vertical"
