@@ -96,7 +96,7 @@ function unitOf(f: UnitCandidate): { code: string; name: string } {
  */
 export function openLayerImportStream(
   input: string,
-  opts: ImportLayerOptions,
+  opts: Omit<ImportLayerOptions, 'actor'>,
   engine: Db['engine'],
 ): Promise<LayerStream> {
   return openLayerStream(input, {

@@ -136,11 +136,7 @@ export async function startEarly<K extends OperatorCommand>(
   if (name !== 'import.layer') return undefined;
   const a = args as OperatorArgs<'import.layer'>;
   const { openLayerImportStream } = await import('../jobs/import-layer.ts');
-  const layerStream = openLayerImportStream(
-    a.file,
-    { ...a, actor: '', maxUnzippedBytes: ctx.maxUnzippedBytes },
-    engine,
-  );
+  const layerStream = openLayerImportStream(a.file, { ...a, maxUnzippedBytes: ctx.maxUnzippedBytes }, engine);
   layerStream.catch(() => undefined); // its failure is reported by the command, which awaits it
   return { layerStream };
 }
